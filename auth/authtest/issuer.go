@@ -1,0 +1,311 @@
+// Package authtest is a fake OAuth 2.0 / OIDC issuer for tests, in the spirit
+// of net/http/httptest: real keys, a real JWKS over HTTP, and access tokens
+// shaped like Auth0's, minted with options.
+//
+// NewServer starts an issuer on a loopback httptest server and closes it
+// when the test ends; point the server under test at its URL and JWKSURL.
+// The issuer can also misbehave on purpose (rotate keys, go down, serve
+// garbage, count requests) to test key-set handling.
+//
+// Development mode uses NewIssuer to run the same issuer inside the server,
+// so what a developer sees locally is what tests exercise. Its keys live in
+// memory only.
+package authtest
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+)
+
+// JWKSPath is where an issuer serves its key set, relative to its URL.
+const JWKSPath = ".well-known/jwks.json"
+
+// DefaultSubject is the "sub" of minted tokens unless Subject says otherwise.
+const DefaultSubject = "auth0|authtest-user"
+
+// TB is the part of testing.TB that the helpers use; *testing.T, *testing.B
+// and *testing.F satisfy it.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+// Issuer signs tokens and publishes the matching public keys.
+type Issuer struct {
+	URL      string // the "iss" of minted tokens, with a trailing slash
+	Audience string // the default "aud"
+
+	mu          sync.Mutex
+	alg         jwa.SignatureAlgorithm
+	keys        []jwk.Key // private keys; keys[0] signs, all are published
+	status      int       // if non-zero, the JWKS endpoint answers this status
+	body        []byte    // if non-nil, the JWKS endpoint answers this body
+	cacheCtl    string
+	delay       time.Duration
+	jwksHits    atomic.Int64
+	closeServer func()
+}
+
+// IssuerOptions configures NewIssuer.
+type IssuerOptions struct {
+	URL       string                 // required: the issuer identifier, e.g. "https://tenant.auth0.com/"
+	Audience  string                 // default "aud" of minted tokens; "" means "https://api.authtest.example"
+	Algorithm jwa.SignatureAlgorithm // signing algorithm; "" means RS256 (ES256, ES384, ES512, EdDSA, PS256 also work)
+}
+
+// NewIssuer returns an issuer with a fresh signing key.
+func NewIssuer(opts IssuerOptions) (*Issuer, error) {
+	if opts.URL == "" {
+		return nil, errors.New("authtest: issuer URL is required")
+	}
+	if opts.Audience == "" {
+		opts.Audience = "https://api.authtest.example"
+	}
+	if opts.Algorithm == "" {
+		opts.Algorithm = jwa.RS256
+	}
+	is := &Issuer{URL: opts.URL, Audience: opts.Audience, alg: opts.Algorithm}
+	key, err := NewKey(opts.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	is.keys = []jwk.Key{key}
+	return is, nil
+}
+
+// NewServer starts an issuer on a loopback HTTP server (plain http is
+// accepted for loopback issuers) and stops it when the test ends.
+func NewServer(t TB, opts ...IssuerOptions) *Issuer {
+	t.Helper()
+	var o IssuerOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	o.URL = "http://" + srv.Listener.Addr().String() + "/"
+	is, err := NewIssuer(o)
+	if err != nil {
+		srv.Close()
+		t.Fatalf("authtest: %v", err)
+	}
+	srv.Config.Handler = is.Handler()
+	srv.Start()
+	is.closeServer = srv.Close
+	t.Cleanup(srv.Close)
+	return is
+}
+
+// JWKSURL is the URL of the issuer's key set.
+func (is *Issuer) JWKSURL() string { return is.URL + JWKSPath }
+
+// NewKey generates a private signing key for alg with a random kid, for
+// issuers and for tests that sign with a key the issuer never published.
+func NewKey(alg jwa.SignatureAlgorithm) (jwk.Key, error) {
+	var raw any
+	var err error
+	switch alg {
+	case jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512:
+		raw, err = rsa.GenerateKey(rand.Reader, 2048)
+	case jwa.ES256:
+		raw, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case jwa.ES384:
+		raw, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case jwa.ES512:
+		raw, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	case jwa.EdDSA:
+		_, raw, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return nil, fmt.Errorf("authtest: unsupported algorithm %q", alg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	key, err := jwk.FromRaw(raw)
+	if err != nil {
+		return nil, err
+	}
+	kid := make([]byte, 12)
+	_, _ = rand.Read(kid)
+	for _, kv := range [][2]any{{jwk.KeyIDKey, fmt.Sprintf("%x", kid)}, {jwk.AlgorithmKey, alg}, {jwk.KeyUsageKey, jwk.ForSignature}} {
+		if err := key.Set(kv[0].(string), kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	return key, nil
+}
+
+// SigningKey returns the private key that currently signs tokens.
+func (is *Issuer) SigningKey() jwk.Key {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	return is.keys[0]
+}
+
+// Rotate makes a new key the signing key. With keepOld the previous keys stay
+// published (a graceful rotation); without, only the new key is.
+func (is *Issuer) Rotate(keepOld bool) (jwk.Key, error) {
+	key, err := NewKey(is.alg)
+	if err != nil {
+		return nil, err
+	}
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	if keepOld {
+		is.keys = append([]jwk.Key{key}, is.keys...)
+	} else {
+		is.keys = []jwk.Key{key}
+	}
+	return key, nil
+}
+
+// PublicJWKS returns the JSON key set the issuer publishes.
+func (is *Issuer) PublicJWKS() ([]byte, error) {
+	is.mu.Lock()
+	keys := append([]jwk.Key(nil), is.keys...)
+	is.mu.Unlock()
+	set := jwk.NewSet()
+	for _, k := range keys {
+		pub, err := k.PublicKey()
+		if err != nil {
+			return nil, err
+		}
+		if err := set.AddKey(pub); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(set)
+}
+
+// SetDown makes the JWKS endpoint answer 503 (true) or work again (false).
+func (is *Issuer) SetDown(down bool) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.status = 0
+	if down {
+		is.status = http.StatusServiceUnavailable
+	}
+}
+
+// SetBody makes the JWKS endpoint answer body with 200 instead of the real
+// key set (garbage, oversized, unusable keys); nil restores the real set.
+func (is *Issuer) SetBody(body []byte) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.body = body
+}
+
+// SetCacheControl sets the Cache-Control header of JWKS responses.
+func (is *Issuer) SetCacheControl(v string) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.cacheCtl = v
+}
+
+// SetDelay makes the JWKS endpoint wait d before answering.
+func (is *Issuer) SetDelay(d time.Duration) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.delay = d
+}
+
+// JWKSRequests counts the requests the JWKS endpoint has received.
+func (is *Issuer) JWKSRequests() int64 { return is.jwksHits.Load() }
+
+// Close stops the issuer's server, if NewServer started one, so that its
+// address refuses connections.
+func (is *Issuer) Close() {
+	if is.closeServer != nil {
+		is.closeServer()
+	}
+}
+
+// Handler serves the key set at /.well-known/jwks.json, where a client
+// derives it from the issuer URL (the path prefix of URL is stripped first).
+func (is *Issuer) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/"+JWKSPath) || r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.NotFound(w, r)
+			return
+		}
+		is.ServeJWKS(w, r)
+	})
+}
+
+// ServeJWKS answers with the key set (or the misbehaviour set up for it).
+func (is *Issuer) ServeJWKS(w http.ResponseWriter, r *http.Request) {
+	is.jwksHits.Add(1)
+	is.mu.Lock()
+	status, body, cacheCtl, delay := is.status, is.body, is.cacheCtl, is.delay
+	is.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if status != 0 {
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	if body == nil {
+		var err error
+		if body, err = is.PublicJWKS(); err != nil {
+			http.Error(w, "key set unavailable", http.StatusInternalServerError)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if cacheCtl != "" {
+		w.Header().Set("Cache-Control", cacheCtl)
+	}
+	_, _ = w.Write(body)
+}
+
+// Sign signs payload with the given private key and protected headers; alg
+// and kid come from the key unless headers set them. Attack tests use it to
+// build tokens no real issuer would.
+func Sign(payload []byte, key jwk.Key, headers map[string]any) (string, error) {
+	hdr := jws.NewHeaders()
+	alg := jwa.SignatureAlgorithm(key.Algorithm().String())
+	for name, v := range map[string]any{jws.KeyIDKey: key.KeyID(), jws.TypeKey: "JWT"} {
+		if err := hdr.Set(name, v); err != nil {
+			return "", err
+		}
+	}
+	for name, v := range headers {
+		if name == jws.AlgorithmKey {
+			alg = jwa.SignatureAlgorithm(fmt.Sprint(v))
+			continue
+		}
+		if v == nil {
+			_ = hdr.Remove(name)
+			continue
+		}
+		if err := hdr.Set(name, v); err != nil {
+			return "", fmt.Errorf("authtest: header %q: %w", name, err)
+		}
+	}
+	signed, err := jws.Sign(payload, jws.WithKey(alg, key, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		return "", fmt.Errorf("authtest: signing: %w", err)
+	}
+	return string(signed), nil
+}

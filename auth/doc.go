@@ -1,0 +1,31 @@
+// Package auth validates Auth0 (or any OIDC issuer's) access tokens and
+// decides, per request and per GraphQL field, who may read what.
+//
+// A request carries at most one token, as "Authorization: Bearer <JWT>".
+// Validator.Validate accepts a token only if all of these hold:
+//
+//   - it is a compact JWS whose protected header names an allowed asymmetric
+//     algorithm (RS256 unless configured), carries no "crit" or "b64"
+//     extension, and has "typ" JWT or at+jwt when it has a "typ";
+//   - its "kid" names a key in the issuer's JWKS (package jwks) whose type
+//     and "alg" fit the token's algorithm, and the signature verifies with
+//     that key. The token's own "jwk", "jku", "x5u" and "x5c" headers are
+//     never used;
+//   - "iss" equals the configured issuer exactly, "aud" (string or array)
+//     contains the audience, "exp" is a number in the future, "nbf" and
+//     "iat", when present, are numbers not in the future; ClockSkew (60 s at
+//     most) is allowed on each time;
+//   - "scope", when present, is a space-separated string and "permissions"
+//     (Auth0 RBAC) an array of strings.
+//
+// Claims are built only from the verified payload. Middleware puts them in
+// the request context, where FromContext finds them; Require, the
+// @auth/@hasScope directives (Directives) and the REST routes all decide
+// from there. A scope matches a whole element of "scope" or "permissions",
+// never a substring.
+//
+// Every failure is an *Error with a Reason; Describe maps each Reason to its
+// HTTP status, WWW-Authenticate challenge, GraphQL error code and
+// client-safe text, in one table. A library's error text is kept for logs
+// and never shown to clients.
+package auth

@@ -1,0 +1,255 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/authgql/server/jwks"
+)
+
+// MaxClockSkew is the most clock difference with the issuer that the
+// validator tolerates on exp, nbf and iat, and the default.
+const MaxClockSkew = 60 * time.Second
+
+// DefaultMaxTokenBytes caps a token before it is parsed.
+const DefaultMaxTokenBytes = DefaultMaxHeaderBytes
+
+// Config configures a Validator. Zero values mean the documented defaults.
+type Config struct {
+	Issuer        string                   // required; matched exactly
+	Audience      string                   // required; "aud" must contain it
+	Algorithms    []jwa.SignatureAlgorithm // allowed token algorithms; nil means RS256
+	ClockSkew     time.Duration            // 0 means MaxClockSkew; larger values are refused
+	MaxTokenBytes int                      // 0 means DefaultMaxTokenBytes
+	Now           func() time.Time         // nil means time.Now
+}
+
+// Validator checks access tokens against one issuer and audience.
+type Validator struct {
+	cfg  Config
+	keys *jwks.Cache
+}
+
+// AllowedAlgorithms are the algorithms Config.Algorithms may list: the
+// asymmetric ones. HMAC is never allowed, because a verifier's "secret" would
+// be the issuer's public key, which anyone can fetch.
+var AllowedAlgorithms = []jwa.SignatureAlgorithm{
+	jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512,
+	jwa.ES256, jwa.ES384, jwa.ES512, jwa.EdDSA,
+}
+
+// NewValidator returns a Validator that takes keys from keys.
+func NewValidator(cfg Config, keys *jwks.Cache) (*Validator, error) {
+	var errs []error
+	if cfg.Issuer == "" {
+		errs = append(errs, errors.New("auth: issuer is required"))
+	}
+	if cfg.Audience == "" {
+		errs = append(errs, errors.New("auth: audience is required"))
+	}
+	if keys == nil {
+		errs = append(errs, errors.New("auth: a key cache is required"))
+	}
+	if len(cfg.Algorithms) == 0 {
+		cfg.Algorithms = []jwa.SignatureAlgorithm{jwa.RS256}
+	}
+	for _, a := range cfg.Algorithms {
+		if !slices.Contains(AllowedAlgorithms, a) {
+			errs = append(errs, fmt.Errorf("auth: algorithm %q is not allowed", a))
+		}
+	}
+	if cfg.ClockSkew == 0 {
+		cfg.ClockSkew = MaxClockSkew
+	}
+	if cfg.ClockSkew < 0 || cfg.ClockSkew > MaxClockSkew {
+		errs = append(errs, fmt.Errorf("auth: clock skew %s is outside [0, %s]", cfg.ClockSkew, MaxClockSkew))
+	}
+	if cfg.MaxTokenBytes <= 0 {
+		cfg.MaxTokenBytes = DefaultMaxTokenBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &Validator{cfg: cfg, keys: keys}, nil
+}
+
+// Ready reports whether the validator has keys to verify tokens with.
+func (v *Validator) Ready() bool { return v.keys.Ready() }
+
+// Validate verifies raw and returns its claims, or an *Error whose Reason is
+// ReasonUnavailable, ReasonTokenExpired, ReasonInvalidClaims or
+// ReasonInvalidToken.
+func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
+	if !v.keys.Ready() {
+		return nil, v.unavailable(jwks.ErrNotReady)
+	}
+	if err := checkCompact(raw, v.cfg.MaxTokenBytes); err != nil {
+		return nil, &Error{Reason: ReasonInvalidToken, Err: err}
+	}
+	payload, err := jws.Verify([]byte(raw), jws.WithCompact(), jws.WithContext(ctx),
+		jws.WithKeyProvider(jws.KeyProviderFunc(v.fetchKey)))
+	if err != nil {
+		if errors.Is(err, jwks.ErrNotReady) {
+			return nil, v.unavailable(err)
+		}
+		return nil, &Error{Reason: ReasonInvalidToken, Err: err}
+	}
+	return v.claims(payload)
+}
+
+func (v *Validator) unavailable(err error) *Error {
+	return &Error{Reason: ReasonUnavailable, Err: err, RetryAfter: v.keys.RetryAfter()}
+}
+
+// checkCompact accepts only the compact serialization, three base64url
+// parts with a non-empty signature, before any JSON is parsed. It keeps the
+// JSON serialization (several signatures, unprotected headers) and stripped
+// signatures out early and cheaply.
+func checkCompact(raw string, maxBytes int) error {
+	if len(raw) > maxBytes {
+		return fmt.Errorf("token of %d bytes exceeds %d", len(raw), maxBytes)
+	}
+	if strings.Count(raw, ".") != 2 {
+		return errors.New("not a compact JWS")
+	}
+	for i, part := range strings.Split(raw, ".") {
+		if part == "" {
+			return fmt.Errorf("empty part %d", i)
+		}
+		for _, c := range []byte(part) {
+			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return fmt.Errorf("part %d is not base64url", i)
+			}
+		}
+	}
+	return nil
+}
+
+// fetchKey is the jws.KeyProvider: it checks the protected header and hands
+// jws exactly one key and one algorithm, both chosen by us, never by the
+// token.
+func (v *Validator) fetchKey(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
+	h := sig.ProtectedHeaders()
+	alg := h.Algorithm()
+	if !slices.Contains(v.cfg.Algorithms, alg) {
+		return fmt.Errorf("alg %q is not allowed", alg)
+	}
+	if crit := h.Critical(); crit != nil {
+		return fmt.Errorf("unsupported crit extensions %q", crit)
+	}
+	if _, ok := h.Get("b64"); ok {
+		return errors.New("b64 header is not supported")
+	}
+	if typ := h.Type(); typ != "" && !strings.EqualFold(typ, "JWT") && !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+		return fmt.Errorf("typ %q is not a JWT", typ)
+	}
+	kid := h.KeyID()
+	if kid == "" {
+		return errors.New("no kid")
+	}
+	key, err := v.keys.Lookup(ctx, kid)
+	if err != nil {
+		return err
+	}
+	if ka := key.Algorithm().String(); ka != "" && ka != alg.String() {
+		return fmt.Errorf("alg %q does not match key %q's alg %q", alg, kid, ka)
+	}
+	if !jwks.Fits(key, alg) {
+		return fmt.Errorf("alg %q does not fit key %q of kty %q", alg, kid, key.KeyType())
+	}
+	sink.Key(alg, key)
+	return nil
+}
+
+// rawClaims are the claims whose JSON types jwx would coerce (it accepts
+// "exp":"123"), checked on the verified payload before jwx validates values.
+type rawClaims struct {
+	Iss         json.RawMessage `json:"iss"`
+	Sub         json.RawMessage `json:"sub"`
+	Aud         json.RawMessage `json:"aud"`
+	Exp         json.RawMessage `json:"exp"`
+	Nbf         json.RawMessage `json:"nbf"`
+	Iat         json.RawMessage `json:"iat"`
+	Scope       json.RawMessage `json:"scope"`
+	Permissions json.RawMessage `json:"permissions"`
+}
+
+func (v *Validator) claims(payload []byte) (*Claims, error) {
+	invalid := func(err error) error { return &Error{Reason: ReasonInvalidClaims, Err: err} }
+	var rc rawClaims
+	if err := json.Unmarshal(payload, &rc); err != nil {
+		return nil, &Error{Reason: ReasonInvalidToken, Err: fmt.Errorf("payload: %w", err)}
+	}
+	var scope string
+	var permissions []string
+	switch {
+	case rc.Exp == nil:
+		return nil, invalid(errors.New(`"exp" is required`))
+	case !isNumber(rc.Exp) || !optional(rc.Nbf, isNumber) || !optional(rc.Iat, isNumber):
+		return nil, invalid(errors.New(`"exp", "nbf" and "iat" must be numbers`))
+	case !optional(rc.Iss, isString) || !optional(rc.Sub, isString):
+		return nil, invalid(errors.New(`"iss" and "sub" must be strings`))
+	case !optional(rc.Aud, isString) && !decodeStrings(rc.Aud, new([]string)):
+		return nil, invalid(errors.New(`"aud" must be a string or an array of strings`))
+	case rc.Scope != nil && !(isString(rc.Scope) && json.Unmarshal(rc.Scope, &scope) == nil):
+		return nil, invalid(errors.New(`"scope" must be a string`))
+	case rc.Permissions != nil && !decodeStrings(rc.Permissions, &permissions):
+		return nil, invalid(errors.New(`"permissions" must be an array of strings`))
+	}
+
+	tok, err := jwt.Parse(payload, jwt.WithVerify(false), jwt.WithValidate(true),
+		jwt.WithIssuer(v.cfg.Issuer), jwt.WithAudience(v.cfg.Audience),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithAcceptableSkew(v.cfg.ClockSkew), jwt.WithClock(jwt.ClockFunc(v.cfg.Now)))
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired()):
+		return nil, &Error{Reason: ReasonTokenExpired, Err: err}
+	case err != nil:
+		return nil, invalid(err)
+	}
+	return &Claims{
+		Subject:   tok.Subject(),
+		Issuer:    tok.Issuer(),
+		Audience:  tok.Audience(),
+		ExpiresAt: tok.Expiration(),
+		IssuedAt:  tok.IssuedAt(),
+		Scopes:    mergeScopes(scope, permissions),
+	}, nil
+}
+
+func optional(m json.RawMessage, is func(json.RawMessage) bool) bool { return m == nil || is(m) }
+
+func isNumber(m json.RawMessage) bool {
+	m = bytes.TrimSpace(m)
+	return len(m) > 0 && (m[0] == '-' || m[0] >= '0' && m[0] <= '9')
+}
+
+func isString(m json.RawMessage) bool {
+	m = bytes.TrimSpace(m)
+	return len(m) > 0 && m[0] == '"'
+}
+
+// decodeStrings decodes a JSON array of strings into dst and reports whether
+// m was exactly that: encoding/json would turn null, or a null element, into
+// "" without complaint.
+func decodeStrings(m json.RawMessage, dst *[]string) bool {
+	var elems []json.RawMessage
+	if bytes.HasPrefix(bytes.TrimSpace(m), []byte("[")) && json.Unmarshal(m, &elems) == nil &&
+		!slices.ContainsFunc(elems, func(e json.RawMessage) bool { return !isString(e) }) {
+		return json.Unmarshal(m, dst) == nil
+	}
+	return false
+}

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+
+	"github.com/authgql/server/auth"
+	"github.com/authgql/server/graph"
+	"github.com/authgql/server/jwks"
+)
+
+// config is everything the server reads from its environment, validated
+// once at start. Handlers never read the environment.
+type config struct {
+	Host string
+	Port int
+
+	// Issuer is "" in development mode.
+	Issuer     string
+	Audience   string
+	JWKSURL    string
+	Algorithms []jwa.SignatureAlgorithm
+	Origins    []string
+
+	JWKSMinRefresh   time.Duration
+	JWKSMaxRefresh   time.Duration
+	JWKSMissInterval time.Duration
+	JWKSFetchTimeout time.Duration
+	JWKSMaxBytes     int64
+
+	MaxAuthHeaderBytes int
+	MaxHeaderBytes     int
+	MaxBodyBytes       int64
+	ReadHeaderTimeout  time.Duration
+	ReadTimeout        time.Duration
+	WriteTimeout       time.Duration
+	IdleTimeout        time.Duration
+	ShutdownTimeout    time.Duration
+
+	Introspection    bool
+	MaxDepth         int
+	MaxComplexity    int
+	MaxFields        int
+	ParserTokenLimit int
+
+	LogLevel slog.Level
+}
+
+// DevMode reports whether no issuer is configured.
+func (c config) DevMode() bool { return c.Issuer == "" }
+
+// Defaults that are not another package's.
+const (
+	defaultPort              = 8080
+	defaultOrigin            = "http://localhost:4040"
+	defaultDevAudience       = "https://graphql-api.dev.local"
+	defaultMaxHeaderBytes    = 64 << 10
+	defaultMaxBodyBytes      = 1 << 20
+	defaultReadHeaderTimeout = 5 * time.Second
+	defaultReadTimeout       = 15 * time.Second
+	defaultWriteTimeout      = 30 * time.Second
+	defaultIdleTimeout       = 2 * time.Minute
+	defaultShutdownTimeout   = 10 * time.Second
+)
+
+// withDotEnv returns a getenv that falls back to the KEY=VALUE lines of path
+// (a missing file is fine): a variable set in the environment wins.
+func withDotEnv(getenv func(string) string, path string) (func(string) string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return getenv, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer f.Close()
+	file, err := godotenv.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return func(key string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return file[key]
+	}, nil
+}
+
+// loadConfig reads and checks every setting, and reports every problem at
+// once, one line each, naming the variable.
+func loadConfig(getenv func(string) string) (config, error) {
+	e := &env{getenv: getenv}
+	c := config{
+		Port:     e.int("PORT", defaultPort, 0, 65535),
+		Audience: e.str("AUTH0_AUDIENCE", ""),
+		Origins:  e.origins("CLIENT_ORIGIN_URL", defaultOrigin),
+
+		JWKSMinRefresh:   e.duration("JWKS_MIN_REFRESH", jwks.DefaultMinRefresh, time.Second, 24*time.Hour),
+		JWKSMaxRefresh:   e.duration("JWKS_MAX_REFRESH", jwks.DefaultMaxRefresh, time.Second, 7*24*time.Hour),
+		JWKSMissInterval: e.duration("JWKS_REFETCH_INTERVAL", jwks.DefaultMissInterval, 100*time.Millisecond, time.Hour),
+		JWKSFetchTimeout: e.duration("JWKS_FETCH_TIMEOUT", jwks.DefaultFetchTimeout, 100*time.Millisecond, time.Minute),
+		JWKSMaxBytes:     int64(e.int("JWKS_MAX_BYTES", jwks.DefaultMaxBytes, 1<<10, 16<<20)),
+
+		MaxAuthHeaderBytes: e.int("MAX_AUTH_HEADER_BYTES", auth.DefaultMaxHeaderBytes, 256, 1<<20),
+		MaxHeaderBytes:     e.int("MAX_HEADER_BYTES", defaultMaxHeaderBytes, 4<<10, 8<<20),
+		MaxBodyBytes:       int64(e.int("MAX_BODY_BYTES", defaultMaxBodyBytes, 1<<10, 64<<20)),
+		ReadHeaderTimeout:  e.duration("READ_HEADER_TIMEOUT", defaultReadHeaderTimeout, 100*time.Millisecond, 5*time.Minute),
+		ReadTimeout:        e.duration("READ_TIMEOUT", defaultReadTimeout, 100*time.Millisecond, time.Hour),
+		WriteTimeout:       e.duration("WRITE_TIMEOUT", defaultWriteTimeout, 100*time.Millisecond, time.Hour),
+		IdleTimeout:        e.duration("IDLE_TIMEOUT", defaultIdleTimeout, 100*time.Millisecond, time.Hour),
+		ShutdownTimeout:    e.duration("SHUTDOWN_TIMEOUT", defaultShutdownTimeout, 0, 10*time.Minute),
+
+		MaxDepth:         e.int("GRAPHQL_MAX_DEPTH", graph.DefaultMaxDepth, 1, 1000),
+		MaxComplexity:    e.int("GRAPHQL_MAX_COMPLEXITY", graph.DefaultMaxComplexity, 1, 1_000_000),
+		MaxFields:        e.int("GRAPHQL_MAX_FIELDS", graph.DefaultMaxFields, 1, 1_000_000),
+		ParserTokenLimit: e.int("GRAPHQL_MAX_TOKENS", graph.DefaultParserTokenLimit, 100, 1_000_000),
+
+		LogLevel: e.logLevel("LOG_LEVEL"),
+	}
+	c.Issuer, c.JWKSURL = e.issuer()
+	c.Algorithms = e.algorithms("AUTH0_ALGORITHMS")
+	if c.JWKSMaxRefresh < c.JWKSMinRefresh {
+		e.fail("JWKS_MAX_REFRESH", "must not be below JWKS_MIN_REFRESH (%s)", c.JWKSMinRefresh)
+	}
+	if c.MaxAuthHeaderBytes > c.MaxHeaderBytes {
+		e.fail("MAX_AUTH_HEADER_BYTES", "must not exceed MAX_HEADER_BYTES (%d)", c.MaxHeaderBytes)
+	}
+
+	if c.DevMode() {
+		c.Host = e.str("HOST", "127.0.0.1")
+		if !isLoopbackHost(c.Host) {
+			e.fail("HOST", "%q is not a loopback address: development mode (no AUTH0_DOMAIN or AUTH0_ISSUER_URL set) binds 127.0.0.1, ::1 or localhost only", c.Host)
+		}
+		if c.Audience == "" {
+			c.Audience = defaultDevAudience
+		}
+		c.Introspection = e.bool("GRAPHQL_INTROSPECTION", true)
+	} else {
+		c.Host = e.str("HOST", "0.0.0.0")
+		if c.Audience == "" {
+			e.fail("AUTH0_AUDIENCE", "is required when an issuer is configured (the API identifier, e.g. https://api.example.com)")
+		}
+		c.Introspection = e.bool("GRAPHQL_INTROSPECTION", false)
+	}
+	if c.Host != "" && net.ParseIP(strings.Trim(c.Host, "[]")) == nil && !validHostname(c.Host) {
+		e.fail("HOST", "%q is not an IP address or host name", c.Host)
+	}
+	return c, errors.Join(e.errs...)
+}
+
+// env reads typed settings and collects every problem.
+type env struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *env) fail(name, format string, args ...any) {
+	e.errs = append(e.errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (e *env) str(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *env) int(name string, def, lo, hi int) int {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		e.fail(name, "%q is not a whole number from %d to %d", v, lo, hi)
+		return def
+	}
+	return n
+}
+
+func (e *env) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		e.fail(name, "%q is not a duration from %s to %s (e.g. 30s, 5m)", v, lo, hi)
+		return def
+	}
+	return d
+}
+
+func (e *env) bool(name string, def bool) bool {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.fail(name, "%q is not true or false", v)
+		return def
+	}
+	return b
+}
+
+func (e *env) logLevel(name string) slog.Level {
+	var l slog.Level
+	if v := e.str(name, ""); v != "" {
+		if err := l.UnmarshalText([]byte(v)); err != nil {
+			e.fail(name, "%q is not one of debug, info, warn, error", v)
+		}
+	}
+	return l
+}
+
+func (e *env) algorithms(name string) []jwa.SignatureAlgorithm {
+	var algs []jwa.SignatureAlgorithm
+	for _, s := range strings.Split(e.str(name, "RS256"), ",") {
+		a := jwa.SignatureAlgorithm(strings.TrimSpace(s))
+		if !slices.Contains(auth.AllowedAlgorithms, a) {
+			e.fail(name, "%q is not an allowed algorithm (one or more of %v; never none or HS*)", s, auth.AllowedAlgorithms)
+			continue
+		}
+		if !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	return algs
+}
+
+// origins reads a comma-separated list of CORS origins. "*" is refused: a
+// wildcard would let any site call the API with a user's token.
+func (e *env) origins(name, def string) []string {
+	var out []string
+	for _, s := range strings.Split(e.str(name, def), ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		u, err := url.Parse(s)
+		switch {
+		case s == "*" || strings.Contains(s, "*"):
+			e.fail(name, "wildcards are not allowed; list each origin, e.g. https://app.example.com")
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			e.fail(name, "%q is not an origin like https://app.example.com", s)
+		default:
+			out = append(out, u.Scheme+"://"+u.Host) // browsers send Origin without a trailing slash
+		}
+	}
+	if len(out) == 0 && len(e.errs) == 0 {
+		e.fail(name, "lists no origin")
+	}
+	return out
+}
+
+// issuer derives the issuer and JWKS URLs. Both "" means development mode.
+func (e *env) issuer() (issuer, jwksURL string) {
+	domain := e.str("AUTH0_DOMAIN", "")
+	issuer = e.str("AUTH0_ISSUER_URL", "")
+	jwksURL = e.str("AUTH0_JWKS_URL", "")
+	if domain != "" {
+		if !validHostname(domain) && !validHostPort(domain) {
+			e.fail("AUTH0_DOMAIN", "%q must be a host name like tenant.eu.auth0.com, without https:// or a path", domain)
+		} else if issuer == "" {
+			issuer = "https://" + domain + "/" // as Auth0 writes "iss", trailing slash included
+		}
+	}
+	if issuer == "" {
+		if jwksURL != "" {
+			e.fail("AUTH0_JWKS_URL", "is set but no issuer is: set AUTH0_DOMAIN or AUTH0_ISSUER_URL too")
+		}
+		return "", ""
+	}
+	if err := checkURL(issuer); err != nil {
+		e.fail("AUTH0_ISSUER_URL", "%q %v", issuer, err)
+	}
+	if jwksURL == "" {
+		jwksURL = strings.TrimSuffix(issuer, "/") + "/" + strings.TrimPrefix(jwksPath, "/")
+	} else if err := checkURL(jwksURL); err != nil {
+		e.fail("AUTH0_JWKS_URL", "%q %v", jwksURL, err)
+	}
+	return issuer, jwksURL
+}
+
+const jwksPath = "/.well-known/jwks.json"
+
+// checkURL accepts absolute https URLs, and http ones for loopback hosts
+// only: anywhere else a network attacker could serve us keys.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return errors.New("is not an absolute URL")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return errors.New("must not carry credentials, a query or a fragment")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return errors.New("must use https (plain http is accepted for localhost, 127.0.0.0/8 and [::1] only)")
+	}
+	return errors.New("must be an https URL")
+}
+
+func isLoopbackHost(host string) bool {
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func validHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n < 65536 && validHostname(host)
+}
+
+// validHostname reports whether s is a DNS name (letters, digits, hyphens,
+// dots).
+func validHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}

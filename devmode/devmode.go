@@ -1,0 +1,161 @@
+// Package devmode runs an issuer inside the server when none is configured,
+// so that `go run .` works with nothing else installed: it publishes its
+// JWKS on the server itself, prints a ready token, and mints fresh ones on
+// request. Its signing key is generated at start and lives in memory only.
+//
+// None of it exists in production mode: the server registers these routes
+// only when no issuer is configured, and development mode binds loopback
+// addresses only.
+package devmode
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authgql/server/auth/authtest"
+)
+
+// Token lifetimes.
+const (
+	BannerTokenLifetime = 24 * time.Hour // the token printed at start
+	DefaultLifetime     = time.Hour      // GET /dev/token without expires_in
+	MaxLifetime         = 24 * time.Hour
+)
+
+// TokenPath is where a developer gets a fresh token.
+const TokenPath = "/dev/token"
+
+// Issuer is the embedded development issuer.
+type Issuer struct {
+	issuer *authtest.Issuer
+	scopes []string
+}
+
+// New returns an issuer identified by baseURL (the server's own URL, with a
+// trailing slash) for tokens with audience aud. scopes are the scopes a
+// token gets when the developer asks for none: all the API uses.
+func New(baseURL, aud string, scopes []string) (*Issuer, error) {
+	is, err := authtest.NewIssuer(authtest.IssuerOptions{URL: baseURL, Audience: aud})
+	if err != nil {
+		return nil, err
+	}
+	return &Issuer{issuer: is, scopes: scopes}, nil
+}
+
+// URL is the issuer identifier ("iss").
+func (d *Issuer) URL() string { return d.issuer.URL }
+
+// JWKSURL is where the issuer's keys are published.
+func (d *Issuer) JWKSURL() string { return d.issuer.JWKSURL() }
+
+// Mint returns a token granting scopes (nil means all the API's scopes).
+func (d *Issuer) Mint(scopes []string, lifetime time.Duration) (string, error) {
+	if scopes == nil {
+		scopes = d.scopes
+	}
+	return d.issuer.Mint(authtest.Scope(scopes...), authtest.Subject("dev|developer"), authtest.ExpiresIn(lifetime))
+}
+
+// Register adds GET /.well-known/jwks.json and GET /dev/token to mux.
+func (d *Issuer) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /"+authtest.JWKSPath, d.issuer.ServeJWKS)
+	mux.Handle("GET "+TokenPath, loopbackOnly(http.HandlerFunc(d.serveToken)))
+}
+
+// serveToken answers GET /dev/token?scope=a+b&expires_in=3600 like an OAuth
+// token endpoint would: {"access_token", "token_type", "expires_in", "scope"}.
+func (d *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var scopes []string
+	if q.Has("scope") {
+		scopes = strings.Fields(q.Get("scope"))
+		if scopes == nil {
+			scopes = []string{}
+		}
+	}
+	lifetime := DefaultLifetime
+	if s := q.Get("expires_in"); s != "" {
+		secs, err := strconv.Atoi(s)
+		if err != nil || secs < 1 || time.Duration(secs)*time.Second > MaxLifetime {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"code": "invalid_request",
+				"description": fmt.Sprintf("expires_in must be a number of seconds from 1 to %d", int(MaxLifetime/time.Second))})
+			return
+		}
+		lifetime = time.Duration(secs) * time.Second
+	}
+	tok, err := d.Mint(scopes, lifetime)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "internal_error", "description": "could not mint a token"})
+		return
+	}
+	if scopes == nil {
+		scopes = d.scopes
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": tok,
+		"token_type":   "Bearer",
+		"expires_in":   int(lifetime / time.Second),
+		"scope":        strings.Join(scopes, " "),
+	})
+}
+
+// loopbackOnly refuses requests whose Host is not a loopback name: the
+// server listens on loopback already, and this also stops a web page that
+// rebinds its own DNS name to 127.0.0.1 from collecting tokens.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+		ip, err := netip.ParseAddr(host)
+		if !strings.EqualFold(host, "localhost") && (err != nil || !ip.IsLoopback()) {
+			writeJSON(w, http.StatusForbidden, map[string]string{"code": "forbidden", "description": "development tokens are served to localhost only"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// PrintBanner tells the developer, loudly, that this is development mode,
+// and gives a token and a curl line that work as printed.
+func PrintBanner(w io.Writer, baseURL, audience, token string) {
+	u, _ := url.Parse(baseURL)
+	gql := u.JoinPath("graphql").String()
+	fmt.Fprintf(w, `
+================================ DEVELOPMENT MODE ================================
+No issuer is configured (AUTH0_DOMAIN / AUTH0_ISSUER_URL), so this server runs its
+own issuer with a throwaway key. Tokens it mints are worthless anywhere else.
+Do not use development mode in production: it binds loopback only.
+
+  Playground:  %[1]s
+  Issuer:      %[1]s   (audience %[2]s)
+  New token:   curl -s '%[3]s?scope=read:messages'
+
+Access token (valid %[4]s; all scopes):
+
+%[5]s
+
+Try it:
+
+curl -s %[6]s -H 'Content-Type: application/json' -H 'Authorization: Bearer %[5]s' -d '{"query":"{ publicMessage { text } privateMessage { text } scopedMessage { text } }"}'
+===================================================================================
+
+`, baseURL, audience, u.JoinPath(TokenPath).String(), BannerTokenLifetime, token, gql)
+}

@@ -1,0 +1,87 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/authgql/server/auth"
+)
+
+// presentError is gqlgen's error presenter. Auth errors get their code and
+// text from auth.Describe; errors that gqlgen and gqlparser build for the
+// client (syntax, validation, limits) pass through; anything else is an
+// internal error: logged, and shown only as a generic message, because
+// gqlgen would otherwise send err.Error() to the client.
+func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		var gqlErr *gqlerror.Error
+		errors.As(err, &gqlErr)
+		out := &gqlerror.Error{Path: graphql.GetPath(ctx)}
+		if gqlErr != nil {
+			if gqlErr.Path != nil {
+				out.Path = gqlErr.Path
+			}
+			out.Locations = gqlErr.Locations
+		}
+		var authErr *auth.Error
+		switch {
+		case errors.As(err, &authErr):
+			r := auth.Describe(authErr)
+			out.Message = r.Description
+			out.Extensions = map[string]any{"code": r.GraphQLCode, "reason": authErr.Reason}
+			if authErr.Scope != "" {
+				out.Extensions["scope"] = authErr.Scope
+			}
+		case gqlErr != nil && gqlErr.Err == nil:
+			return gqlErr
+		default:
+			logger.ErrorContext(ctx, "graphql internal error", "err", err, "path", out.Path.String())
+			r := auth.Describe(err)
+			out.Message = r.Description
+			out.Extensions = map[string]any{"code": r.GraphQLCode}
+		}
+		return out
+	}
+}
+
+// recoverPanic keeps a panicking resolver from taking the connection down;
+// the stack goes to the log, the client sees an internal error.
+func recoverPanic(logger *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		logger.ErrorContext(ctx, "graphql resolver panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return errors.New("graph: resolver panicked")
+	}
+}
+
+// WriteError refuses a whole GraphQL request for an auth error (401, 503):
+// an errors-only GraphQL response, never with "data", plus the headers RFC
+// 6750 and RFC 9110 ask for.
+func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
+	r := auth.Describe(err)
+	ext := map[string]any{"code": r.GraphQLCode}
+	var authErr *auth.Error
+	if errors.As(err, &authErr) {
+		ext["reason"] = authErr.Reason
+	}
+	auth.SetHeaders(w.Header(), err)
+	writeErrors(w, r.Status, &gqlerror.Error{Message: r.Description, Extensions: ext})
+}
+
+func writeErrors(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	// Not graphql.Response: it would add "data":null, and a refused request
+	// has no data at all.
+	_ = json.NewEncoder(w).Encode(struct {
+		Errors gqlerror.List `json:"errors"`
+	}{errs})
+}

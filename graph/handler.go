@@ -1,0 +1,94 @@
+package graph
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/authgql/server/auth"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMaxDepth         = 15   // the playground's introspection query needs 13
+	DefaultMaxComplexity    = 1000 // gqlgen complexity: about one per field here
+	DefaultMaxFields        = 500  // the introspection query selects about 200
+	DefaultParserTokenLimit = 5000 // the introspection query has about 400 tokens
+	DefaultQueryCacheSize   = 1000
+)
+
+// Options configures the GraphQL handler. Zero values mean the defaults.
+type Options struct {
+	Logger *slog.Logger // nil means discard
+	// Introspection enables __schema and __type. The playground needs it;
+	// production deployments may turn it off.
+	Introspection bool
+
+	MaxDepth         int // deepest field nesting
+	MaxComplexity    int // gqlgen complexity (one per field unless the schema says more)
+	MaxFields        int // fields per operation, aliases and fragment expansions included
+	ParserTokenLimit int // lexer tokens per query document
+	QueryCacheSize   int // parsed documents kept in an LRU cache
+
+	Now func() time.Time // nil means time.Now
+}
+
+// NewHandler returns the GraphQL endpoint. It refuses a schema that breaks
+// default deny (see auth.CheckSchema). Authentication is not its job: wrap
+// it in auth.Middleware, which puts the claims the directives read in the
+// request context.
+func NewHandler(opts Options) (http.Handler, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&opts.MaxDepth, DefaultMaxDepth)
+	setDefault(&opts.MaxComplexity, DefaultMaxComplexity)
+	setDefault(&opts.MaxFields, DefaultMaxFields)
+	setDefault(&opts.ParserTokenLimit, DefaultParserTokenLimit)
+	setDefault(&opts.QueryCacheSize, DefaultQueryCacheSize)
+	if opts.MaxDepth < 0 || opts.MaxComplexity < 0 || opts.MaxFields < 0 || opts.ParserTokenLimit < 0 {
+		return nil, errors.New("graph: limits must not be negative")
+	}
+
+	es := NewExecutableSchema(Config{
+		Resolvers: &Resolver{},
+		Directives: DirectiveRoot{
+			Public:   auth.Public,
+			Auth:     auth.Authenticated,
+			HasScope: auth.HasScope,
+		},
+	})
+	if err := auth.CheckSchema(es.Schema()); err != nil {
+		return nil, err
+	}
+
+	srv := handler.New(es)
+	srv.AddTransport(transport.Options{AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions}})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
+	srv.SetParserTokenLimit(opts.ParserTokenLimit)
+	srv.SetErrorPresenter(presentError(opts.Logger))
+	srv.SetRecoverFunc(recoverPanic(opts.Logger))
+	if opts.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	// Order matters: the cheap, early-exiting walk runs before gqlgen's
+	// complexity calculation, which walks the whole operation.
+	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxFields: opts.MaxFields})
+	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	return srv, nil
+}
+
+func setDefault(v *int, def int) {
+	if *v == 0 {
+		*v = def
+	}
+}
