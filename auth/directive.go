@@ -35,6 +35,11 @@ func Authenticated(ctx context.Context, _ any, next graphql.Resolver) (any, erro
 // HasScope implements @hasScope(scope:): the field needs a valid token that
 // grants scope (FORBIDDEN otherwise, UNAUTHENTICATED without a token).
 func HasScope(ctx context.Context, _ any, next graphql.Resolver, scope string) (any, error) {
+	if scope == "" {
+		// Require("") would mean "any token"; an empty scope is a schema
+		// mistake (CheckSchema refuses it), so deny rather than widen.
+		return nil, &Error{Reason: ReasonInsufficientScope}
+	}
 	if err := Require(ctx, scope); err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ var _ interface {
 	graphql.OperationContextMutator
 } = operationLimits{}
 
-func (operationLimits) ExtensionName() string                  { return "OperationLimits" }
+func (operationLimits) ExtensionName() string                   { return "OperationLimits" }
 func (operationLimits) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (l operationLimits) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {

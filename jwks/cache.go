@@ -39,10 +39,10 @@ var (
 
 // Options configures a Cache. Zero values mean the documented defaults.
 type Options struct {
-	URL        string          // the JWKS URL; required
-	Client     *http.Client    // nil means a client with no redirects to other hosts
+	URL        string                   // the JWKS URL; required
+	Client     *http.Client             // nil means a client with no redirects to other hosts
 	Algorithms []jwa.SignatureAlgorithm // keys whose "alg" is outside this list are skipped; nil means RS256
-	Logger     *slog.Logger    // nil means discard
+	Logger     *slog.Logger             // nil means discard
 
 	FetchTimeout time.Duration // per fetch; 0 means DefaultFetchTimeout
 	MaxBytes     int64         // response body cap; 0 means DefaultMaxBytes

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBadConfiguration: each kind of bad configuration stops the server at
+// start, non-zero (an error from run), with one line per problem naming the
+// variable; several problems are all reported at once.
+func TestBadConfiguration(t *testing.T) {
+	prod := map[string]string{"AUTH0_DOMAIN": "tenant.eu.auth0.com", "AUTH0_AUDIENCE": "https://api.example.com"}
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want []string // one substring per expected line
+	}{
+		{"no audience", map[string]string{"AUTH0_DOMAIN": "tenant.eu.auth0.com"}, []string{"AUTH0_AUDIENCE: is required"}},
+		{"domain with scheme", with(prod, "AUTH0_DOMAIN", "https://tenant.eu.auth0.com"), []string{"AUTH0_DOMAIN: "}},
+		{"http issuer", with(prod, "AUTH0_ISSUER_URL", "http://tenant.example.com/"), []string{"AUTH0_ISSUER_URL: \"http://tenant.example.com/\" must use https"}},
+		{"relative issuer", with(prod, "AUTH0_ISSUER_URL", "tenant/"), []string{"AUTH0_ISSUER_URL: \"tenant/\" is not an absolute URL"}},
+		{"http jwks", with(prod, "AUTH0_JWKS_URL", "http://keys.example.com/jwks.json"), []string{"AUTH0_JWKS_URL: "}},
+		{"jwks without issuer", map[string]string{"AUTH0_JWKS_URL": "https://x.example/jwks.json"}, []string{"AUTH0_JWKS_URL: is set but no issuer"}},
+		{"bad port", with(prod, "PORT", "http"), []string{"PORT: "}},
+		{"port out of range", with(prod, "PORT", "70000"), []string{"PORT: "}},
+		{"wildcard origin", with(prod, "CLIENT_ORIGIN_URL", "*"), []string{"CLIENT_ORIGIN_URL: wildcards"}},
+		{"origin with path", with(prod, "CLIENT_ORIGIN_URL", "https://app.example.com/app"), []string{"CLIENT_ORIGIN_URL: "}},
+		{"hmac algorithm", with(prod, "AUTH0_ALGORITHMS", "RS256,HS256"), []string{"AUTH0_ALGORITHMS: \"HS256\""}},
+		{"none algorithm", with(prod, "AUTH0_ALGORITHMS", "none"), []string{"AUTH0_ALGORITHMS: "}},
+		{"bad duration", with(prod, "READ_TIMEOUT", "forever"), []string{"READ_TIMEOUT: "}},
+		{"bad bool", with(prod, "GRAPHQL_INTROSPECTION", "maybe"), []string{"GRAPHQL_INTROSPECTION: "}},
+		{"refresh bounds", with(with(prod, "JWKS_MIN_REFRESH", "1h"), "JWKS_MAX_REFRESH", "1m"), []string{"JWKS_MAX_REFRESH: "}},
+		{"dev mode on a public address", map[string]string{"HOST": "0.0.0.0"}, []string{"HOST: \"0.0.0.0\" is not a loopback address"}},
+		{"several at once", map[string]string{"AUTH0_DOMAIN": "tenant.auth0.com", "PORT": "x", "CLIENT_ORIGIN_URL": "*", "LOG_LEVEL": "loud"},
+			[]string{"AUTH0_AUDIENCE: ", "PORT: ", "CLIENT_ORIGIN_URL: ", "LOG_LEVEL: "}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := run(ctx, []string{"server", "-env-file", filepath.Join(t.TempDir(), "none")}, mapEnv(tt.env), &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("run started with bad configuration")
+			}
+			lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+			if lines[0] != "invalid configuration:" {
+				t.Errorf("first line = %q", lines[0])
+			}
+			problems := lines[1:]
+			if len(problems) != len(tt.want) {
+				t.Fatalf("got %d problem lines, want %d:\n%s", len(problems), len(tt.want), err)
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(problems[i], w) && !strings.Contains(err.Error(), w) {
+					t.Errorf("no line contains %q:\n%s", w, err)
+				}
+			}
+			if strings.Contains(stdout.String(), "listening") {
+				t.Errorf("server listened despite bad configuration")
+			}
+		})
+	}
+}
+
+func with(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for key, val := range m {
+		if key != k {
+			out[key] = val
+		}
+	}
+	return out
+}
+
+// TestDotEnv: .env supplies settings; the environment wins over it.
+func TestDotEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(path, []byte("# comment\nAUTH0_DOMAIN=tenant.auth0.com\nAUTH0_AUDIENCE=\"https://from-file\"\nPORT=1234\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv, err := withDotEnv(mapEnv(map[string]string{"PORT": "4321"}), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Port != 4321 || cfg.Audience != "https://from-file" || cfg.Issuer != "https://tenant.auth0.com/" ||
+		cfg.JWKSURL != "https://tenant.auth0.com/.well-known/jwks.json" || cfg.Host != "0.0.0.0" || cfg.Introspection {
+		t.Errorf("config = %+v", cfg)
+	}
+	if err := os.WriteFile(path, []byte("NOT VALID LINE WITHOUT EQUALS\n"), 0o600); err == nil {
+		if _, err := withDotEnv(mapEnv(nil), path); err == nil {
+			t.Errorf("a malformed .env was accepted")
+		}
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(mapEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.DevMode() || cfg.Host != "127.0.0.1" || cfg.Port != 8080 || !cfg.Introspection ||
+		len(cfg.Origins) != 1 || cfg.Origins[0] != "http://localhost:4040" {
+		t.Errorf("dev defaults = %+v", cfg)
+	}
+	cfg, err = loadConfig(mapEnv(map[string]string{"AUTH0_ISSUER_URL": "http://127.0.0.1:9999/", "AUTH0_AUDIENCE": "a",
+		"CLIENT_ORIGIN_URL": "https://a.example/, http://localhost:3000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DevMode() || cfg.JWKSURL != "http://127.0.0.1:9999/.well-known/jwks.json" || strings.Join(cfg.Origins, ",") != "https://a.example,http://localhost:3000" {
+		t.Errorf("prod config = %+v", cfg)
+	}
+}
