@@ -20,6 +20,7 @@ import (
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/graph"
 	"github.com/authgql/server/jwks"
+	"github.com/authgql/server/messages"
 )
 
 // config is everything the server reads from its environment, validated
@@ -55,6 +56,12 @@ type config struct {
 	MaxComplexity    int
 	MaxFields        int
 	ParserTokenLimit int
+
+	WSInitTimeout  time.Duration
+	WSKeepAlive    time.Duration
+	MaxTextLength  int
+	SubscriberBuf  int
+	MaxSubscribers int
 
 	LogLevel slog.Level
 }
@@ -127,6 +134,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MaxComplexity:    e.int("GRAPHQL_MAX_COMPLEXITY", graph.DefaultMaxComplexity, 1, 1_000_000),
 		MaxFields:        e.int("GRAPHQL_MAX_FIELDS", graph.DefaultMaxFields, 1, 1_000_000),
 		ParserTokenLimit: e.int("GRAPHQL_MAX_TOKENS", graph.DefaultParserTokenLimit, 100, 1_000_000),
+
+		WSInitTimeout:  e.duration("WS_INIT_TIMEOUT", graph.DefaultWSInitTimeout, 100*time.Millisecond, 5*time.Minute),
+		WSKeepAlive:    e.duration("WS_KEEPALIVE_INTERVAL", graph.DefaultWSKeepAlive, 100*time.Millisecond, 10*time.Minute),
+		MaxTextLength:  e.int("MESSAGE_MAX_LENGTH", messages.DefaultMaxTextLength, 1, 1<<20),
+		SubscriberBuf:  e.int("SUBSCRIBER_BUFFER", messages.DefaultBuffer, 1, 1<<16),
+		MaxSubscribers: e.int("MAX_SUBSCRIBERS", messages.DefaultMaxSubscribers, 1, 1<<24),
 
 		LogLevel: e.logLevel("LOG_LEVEL"),
 	}

@@ -1,13 +1,7 @@
 package main
 
-import (
-	"net/http"
-	"testing"
-)
+import "github.com/authgql/server/auth/authtest"
 
-// executeSubscription is a placeholder until the WebSocket transport lands.
-func (ts *testServer) executeSubscription(t *testing.T, op, field, authorization string) fieldResult {
-	t.Helper()
-	t.Skip("subscriptions are not served yet")
-	return fieldResult{status: http.StatusOK}
+func tokenScope(scopes ...string) []authtest.Option {
+	return []authtest.Option{authtest.Scope(scopes...)}
 }

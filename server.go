@@ -21,6 +21,7 @@ import (
 	"github.com/authgql/server/devmode"
 	"github.com/authgql/server/graph"
 	"github.com/authgql/server/jwks"
+	"github.com/authgql/server/messages"
 )
 
 func main() {
@@ -59,18 +60,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	gql, err := graph.NewHandler(graph.Options{
-		Logger:           logger,
-		Introspection:    cfg.Introspection,
-		MaxDepth:         cfg.MaxDepth,
-		MaxComplexity:    cfg.MaxComplexity,
-		MaxFields:        cfg.MaxFields,
-		ParserTokenLimit: cfg.ParserTokenLimit,
-	})
-	if err != nil {
-		return err
-	}
-
 	// Listen before anything else so that a busy port fails at once, and so
 	// that development mode knows its own URL (PORT=0 picks a free port).
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
@@ -107,6 +96,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Algorithms:    cfg.Algorithms,
 		MaxTokenBytes: cfg.MaxAuthHeaderBytes,
 	}, keys)
+	if err != nil {
+		return err
+	}
+
+	gql, err := graph.NewHandler(graph.Options{
+		Logger:             logger,
+		Introspection:      cfg.Introspection,
+		MaxDepth:           cfg.MaxDepth,
+		MaxComplexity:      cfg.MaxComplexity,
+		MaxFields:          cfg.MaxFields,
+		ParserTokenLimit:   cfg.ParserTokenLimit,
+		Validator:          v,
+		MaxAuthHeaderBytes: cfg.MaxAuthHeaderBytes,
+		Hub: messages.NewHub(messages.HubOptions{
+			MaxTextLength:  cfg.MaxTextLength,
+			Buffer:         cfg.SubscriberBuf,
+			MaxSubscribers: cfg.MaxSubscribers,
+		}),
+		AllowedOrigins: cfg.Origins,
+		WSInitTimeout:  cfg.WSInitTimeout,
+		WSKeepAlive:    cfg.WSKeepAlive,
+		WSMessageBytes: cfg.MaxBodyBytes,
+	})
 	if err != nil {
 		return err
 	}

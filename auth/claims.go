@@ -14,7 +14,11 @@ type Claims struct {
 	Issuer    string    // "iss"
 	Audience  []string  // "aud", always as a list
 	ExpiresAt time.Time // "exp"
-	IssuedAt  time.Time // "iat", zero when absent
+	// ValidUntil is ExpiresAt plus the tolerated clock skew: when the
+	// validator starts refusing the token. Long-lived uses of the claims (a
+	// WebSocket connection, a subscription) end here.
+	ValidUntil time.Time
+	IssuedAt   time.Time // "iat", zero when absent
 	// Scopes is the union of the space-separated "scope" claim and the
 	// "permissions" array that Auth0's RBAC adds, without duplicates, in that
 	// order.
@@ -60,13 +64,18 @@ func FromContext(ctx context.Context) (*Claims, bool) {
 }
 
 // Require decides access to a resource guarded by a token (scope == "") or by
-// a scope. It returns nil, or an *Error with ReasonMissing or
-// ReasonInsufficientScope. Field directives and REST routes both use it, so
-// they cannot disagree.
+// a scope. It returns nil, or an *Error with ReasonMissing,
+// ReasonTokenExpired or ReasonInsufficientScope. Field directives and REST
+// routes both use it, so they cannot disagree. Expiry is checked again
+// because claims can outlive the request that validated them: a WebSocket
+// connection authenticates once, at connection_init.
 func Require(ctx context.Context, scope string) error {
 	c, ok := FromContext(ctx)
 	if !ok {
 		return &Error{Reason: ReasonMissing}
+	}
+	if !c.ValidUntil.IsZero() && !time.Now().Before(c.ValidUntil) {
+		return &Error{Reason: ReasonTokenExpired}
 	}
 	if scope != "" && !c.HasScope(scope) {
 		return &Error{Reason: ReasonInsufficientScope, Scope: scope}

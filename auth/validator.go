@@ -221,12 +221,13 @@ func (v *Validator) claims(payload []byte) (*Claims, error) {
 		return nil, invalid(err)
 	}
 	return &Claims{
-		Subject:   tok.Subject(),
-		Issuer:    tok.Issuer(),
-		Audience:  tok.Audience(),
-		ExpiresAt: tok.Expiration(),
-		IssuedAt:  tok.IssuedAt(),
-		Scopes:    mergeScopes(scope, permissions),
+		Subject:    tok.Subject(),
+		Issuer:     tok.Issuer(),
+		Audience:   tok.Audience(),
+		ExpiresAt:  tok.Expiration(),
+		ValidUntil: tok.Expiration().Add(v.cfg.ClockSkew),
+		IssuedAt:   tok.IssuedAt(),
+		Scopes:     mergeScopes(scope, permissions),
 	}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/messages"
 )
 
 // presentError is gqlgen's error presenter. Auth errors get their code and
@@ -32,6 +33,7 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			out.Locations = gqlErr.Locations
 		}
 		var authErr *auth.Error
+		var msgErr *messages.Error
 		switch {
 		case errors.As(err, &authErr):
 			r := auth.Describe(authErr)
@@ -40,6 +42,9 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			if authErr.Scope != "" {
 				out.Extensions["scope"] = authErr.Scope
 			}
+		case errors.As(err, &msgErr):
+			out.Message = msgErr.Message
+			out.Extensions = map[string]any{"code": msgErr.Code}
 		case gqlErr != nil && gqlErr.Err == nil:
 			return gqlErr
 		default:
@@ -73,6 +78,10 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 	}
 	auth.SetHeaders(w.Header(), err)
 	writeErrors(w, r.Status, &gqlerror.Error{Message: r.Description, Extensions: ext})
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeErrors(w, status, &gqlerror.Error{Message: message, Extensions: map[string]any{"code": code}})
 }
 
 func writeErrors(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/messages"
 )
 
 // Defaults for the zero values of Options.
@@ -37,7 +38,19 @@ type Options struct {
 	ParserTokenLimit int // lexer tokens per query document
 	QueryCacheSize   int // parsed documents kept in an LRU cache
 
-	Now func() time.Time // nil means time.Now
+	// Validator checks the token a WebSocket client sends in
+	// connection_init; required.
+	Validator          *auth.Validator
+	MaxAuthHeaderBytes int // cap on that token; 0 means auth.DefaultMaxHeaderBytes
+	// Hub carries sendMessage to messageSent subscribers; nil means a new
+	// one with messages' defaults.
+	Hub *messages.Hub
+	// AllowedOrigins may open WebSocket connections besides the server's
+	// own origin (CLIENT_ORIGIN_URL).
+	AllowedOrigins []string
+	WSInitTimeout  time.Duration // connection_init must arrive within it; 0 means DefaultWSInitTimeout
+	WSKeepAlive    time.Duration // keep-alive/ping interval; 0 means DefaultWSKeepAlive
+	WSMessageBytes int64         // largest WebSocket message read; 0 means DefaultWSMessageBytes
 }
 
 // NewHandler returns the GraphQL endpoint. It refuses a schema that breaks
@@ -53,12 +66,27 @@ func NewHandler(opts Options) (http.Handler, error) {
 	setDefault(&opts.MaxFields, DefaultMaxFields)
 	setDefault(&opts.ParserTokenLimit, DefaultParserTokenLimit)
 	setDefault(&opts.QueryCacheSize, DefaultQueryCacheSize)
+	if opts.WSInitTimeout == 0 {
+		opts.WSInitTimeout = DefaultWSInitTimeout
+	}
+	if opts.WSKeepAlive == 0 {
+		opts.WSKeepAlive = DefaultWSKeepAlive
+	}
+	if opts.WSMessageBytes == 0 {
+		opts.WSMessageBytes = DefaultWSMessageBytes
+	}
+	if opts.Hub == nil {
+		opts.Hub = messages.NewHub(messages.HubOptions{})
+	}
+	if opts.Validator == nil {
+		return nil, errors.New("graph: a validator is required")
+	}
 	if opts.MaxDepth < 0 || opts.MaxComplexity < 0 || opts.MaxFields < 0 || opts.ParserTokenLimit < 0 {
 		return nil, errors.New("graph: limits must not be negative")
 	}
 
 	es := NewExecutableSchema(Config{
-		Resolvers: &Resolver{},
+		Resolvers: &Resolver{Hub: opts.Hub, Logger: opts.Logger},
 		Directives: DirectiveRoot{
 			Public:   auth.Public,
 			Auth:     auth.Authenticated,
@@ -71,6 +99,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 
 	srv := handler.New(es)
 	srv.AddTransport(transport.Options{AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions}})
+	srv.AddTransport(websocketTransport(opts))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
@@ -84,7 +113,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 	// complexity calculation, which walks the whole operation.
 	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxFields: opts.MaxFields})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
-	return srv, nil
+	return checkOrigin(opts.AllowedOrigins, srv), nil
 }
 
 func setDefault(v *int, def int) {

@@ -1,5 +1,88 @@
 package graph
 
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"github.com/authgql/server/auth"
+	"github.com/authgql/server/graph/model"
+	"github.com/authgql/server/messages"
+)
+
 // Resolver is the root resolver and the one place the GraphQL layer gets its
-// dependencies from. This file is not regenerated.
-type Resolver struct{}
+// dependencies from. This file is not regenerated; the resolvers in
+// schema.resolvers.go stay thin and call the helpers here.
+type Resolver struct {
+	Hub    *messages.Hub
+	Logger *slog.Logger
+}
+
+// fixedMessage is one of the samples' fixed texts as a Message.
+func fixedMessage(id, text string) *model.Message {
+	return &model.Message{ID: id, Text: text}
+}
+
+func toModel(m messages.Message) *model.Message {
+	sentAt := m.SentAt.Format(time.RFC3339Nano)
+	return &model.Message{ID: m.ID, Text: m.Text, Author: &m.Author, SentAt: &sentAt}
+}
+
+// subject is the caller's token subject; the directives have already
+// required a token.
+func subject(ctx context.Context) string {
+	c, _ := auth.FromContext(ctx)
+	return c.Subject
+}
+
+// forward relays the hub's messages to a GraphQL subscription until the
+// client stops, the hub ends the subscription (slow client), or the
+// caller's token expires. The last two end it with an error message on the
+// subscription, so the client knows why: SLOW_SUBSCRIBER, or
+// UNAUTHENTICATED with reason token_expired, telling it to re-authenticate.
+// No subscription outlives its token.
+func (r *Resolver) forward(ctx context.Context, sub *messages.Subscription) <-chan *model.Message {
+	out := make(chan *model.Message)
+	var expired <-chan time.Time
+	stopTimer := func() bool { return false }
+	if c, ok := auth.FromContext(ctx); ok && !c.ValidUntil.IsZero() {
+		t := time.NewTimer(time.Until(c.ValidUntil))
+		expired, stopTimer = t.C, t.Stop
+	}
+	fail := func(err error) {
+		transport.AddSubscriptionError(ctx, presentError(r.Logger)(ctx, err))
+	}
+	expire := func() {
+		fail(&auth.Error{Reason: auth.ReasonTokenExpired, Detail: "token expired during the subscription; subscribe again with a fresh token"})
+	}
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		defer stopTimer()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-expired:
+				expire()
+				return
+			case m, ok := <-sub.C:
+				if !ok {
+					fail(sub.Err())
+					return
+				}
+				select {
+				case out <- toModel(m):
+				case <-ctx.Done():
+					return
+				case <-expired:
+					expire()
+					return
+				}
+			}
+		}
+	}()
+	return out
+}

@@ -12,22 +12,50 @@ import (
 	"github.com/authgql/server/messages"
 )
 
+// SendMessage is the resolver for the sendMessage field.
+func (r *mutationResolver) SendMessage(ctx context.Context, text string) (*model.Message, error) {
+	m, err := r.Hub.Send(subject(ctx), text)
+	if err != nil {
+		return nil, err
+	}
+	return toModel(m), nil
+}
+
 // PublicMessage is the resolver for the publicMessage field.
 func (r *queryResolver) PublicMessage(ctx context.Context) (*model.Message, error) {
-	return &model.Message{Text: messages.Public}, nil
+	return fixedMessage("public", messages.Public), nil
 }
 
 // PrivateMessage is the resolver for the privateMessage field.
 func (r *queryResolver) PrivateMessage(ctx context.Context) (*model.Message, error) {
-	return &model.Message{Text: messages.Private}, nil
+	return fixedMessage("private", messages.Private), nil
 }
 
 // ScopedMessage is the resolver for the scopedMessage field.
 func (r *queryResolver) ScopedMessage(ctx context.Context) (*model.Message, error) {
-	return &model.Message{Text: messages.Scoped}, nil
+	return fixedMessage("scoped", messages.Scoped), nil
 }
+
+// MessageSent is the resolver for the messageSent field.
+func (r *subscriptionResolver) MessageSent(ctx context.Context) (<-chan *model.Message, error) {
+	sub, err := r.Hub.Subscribe()
+	if err != nil {
+		return nil, err
+	}
+	return r.forward(ctx, sub), nil
+}
+
+// Mutation returns MutationResolver implementation.
+func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
+type (
+	mutationResolver     struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
+)

@@ -40,7 +40,10 @@ func Example() {
 	}
 	v, _ := auth.NewValidator(auth.Config{Issuer: is.URL, Audience: is.Audience}, keys)
 
-	gql, _ := graph.NewHandler(graph.Options{})
+	gql, err := graph.NewHandler(graph.Options{Validator: v})
+	if err != nil {
+		panic(err)
+	}
 	api := httptest.NewServer(auth.Middleware(v, auth.MiddlewareOptions{OnError: graph.WriteError})(gql))
 	defer api.Close()
 

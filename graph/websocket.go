@@ -1,0 +1,158 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
+
+	"github.com/authgql/server/auth"
+)
+
+// The WebSocket subprotocols served on /graphql.
+const (
+	protocolGraphQLWS     = "graphql-ws"           // subscriptions-transport-ws, older Apollo clients
+	protocolTransportWS   = "graphql-transport-ws" // graphql-ws, Apollo's GraphQLWsLink
+	closeUnauthorized     = 4401
+	closeForbidden        = 4403
+	closeTryAgainLater    = 1013 // RFC 6455 registry: the server is overloaded or not ready
+	maxCloseReasonBytes   = 123  // RFC 6455: a close frame's reason fits in 123 bytes
+	DefaultWSInitTimeout  = 10 * time.Second
+	DefaultWSKeepAlive    = 15 * time.Second
+	DefaultWSMessageBytes = 1 << 20
+)
+
+type protocolKey struct{}
+
+// websocketTransport serves subscriptions (and queries and mutations) over
+// both subprotocols. The token comes from connection_init and is checked by
+// the same validator as HTTP; the directives then decide per field exactly
+// as over HTTP.
+func websocketTransport(opts Options) transport.Websocket {
+	limit := opts.WSMessageBytes
+	return transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
+			// checkOrigin has already refused foreign origins; this is the
+			// library's own check, given the same list, as a second line.
+			OriginPatterns: originPatterns(opts.AllowedOrigins),
+		}},
+		InitFunc:              initConnection(opts.Validator, opts.MaxAuthHeaderBytes),
+		InitTimeout:           opts.WSInitTimeout,
+		KeepAlivePingInterval: opts.WSKeepAlive, // graphql-ws "ka" messages
+		PingPongInterval:      opts.WSKeepAlive, // graphql-transport-ws ping, pong expected
+		PayloadReadLimit:      &limit,
+		ErrorFunc: func(ctx context.Context, err error) {
+			opts.Logger.DebugContext(ctx, "websocket error", "err", err)
+		},
+	}
+}
+
+// initConnection authenticates a WebSocket connection from the
+// connection_init payload's "authorization" (or "Authorization") entry,
+// "Bearer " optional. No token means an anonymous connection: guarded
+// fields then fail as they do over HTTP. An invalid token closes the
+// connection: 4403 on graphql-transport-ws, whose protocol says so for a
+// refused connection_init, 4401 on graphql-ws; 1013 while no signing key is
+// loaded yet.
+func initConnection(v *auth.Validator, maxHeaderBytes int) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		raw := strings.TrimSpace(payload.Authorization())
+		if raw == "" {
+			return ctx, nil, nil
+		}
+		if scheme, _, _ := strings.Cut(raw, " "); !strings.EqualFold(scheme, "Bearer") {
+			raw = "Bearer " + raw
+		}
+		token, err := auth.ParseAuthorization(raw, maxHeaderBytes)
+		var claims *auth.Claims
+		if err == nil {
+			claims, err = v.Validate(ctx, token)
+		}
+		if err == nil {
+			return auth.NewContext(ctx, claims), nil, nil
+		}
+		resp := auth.Describe(err)
+		code := closeUnauthorized
+		switch {
+		case resp.Status == http.StatusServiceUnavailable:
+			code = closeTryAgainLater
+		case ctx.Value(protocolKey{}) == protocolTransportWS:
+			code = closeForbidden
+		}
+		reason := "Unauthorized"
+		var authErr *auth.Error
+		if errors.As(err, &authErr) {
+			reason += ": " + string(authErr.Reason)
+		}
+		ctx = transport.WithWebsocketCloseCode(ctx, code)
+		ctx = transport.AppendCloseReason(ctx, reason[:min(len(reason), maxCloseReasonBytes)])
+		return ctx, nil, errors.New(resp.Description)
+	}
+}
+
+// checkOrigin guards WebSocket upgrades against cross-site WebSocket
+// hijacking: a browser sends Origin, and only the same origin or one of
+// CLIENT_ORIGIN_URL may open a connection. Clients that send no Origin are
+// not browsers and carry no ambient credentials to hijack. It also records
+// the subprotocol the upgrade will negotiate, for close codes, and lifts
+// the server's read and write deadlines, which would otherwise cut every
+// long-lived subscription.
+func checkOrigin(allowed []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(r, origin) && !slices.Contains(allowed, origin) {
+			writeError(w, http.StatusForbidden, "FORBIDDEN", "WebSocket connections from origin "+origin+" are not allowed")
+			return
+		}
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+		ctx := context.WithValue(r.Context(), protocolKey{}, negotiatedProtocol(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func sameOrigin(r *http.Request, origin string) bool {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return strings.EqualFold(origin, scheme+"://"+r.Host)
+}
+
+// negotiatedProtocol mirrors the WebSocket library's choice: the first of
+// the server's protocols (graphql-ws before graphql-transport-ws, as gqlgen
+// lists them) that the client offers.
+func negotiatedProtocol(r *http.Request) string {
+	var offered []string
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(h, ",") {
+			offered = append(offered, strings.TrimSpace(p))
+		}
+	}
+	for _, p := range []string{protocolGraphQLWS, protocolTransportWS} {
+		if slices.Contains(offered, p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// originPatterns turns origins into the library's patterns, escaping the
+// characters path.Match would read as wildcards (an IPv6 origin has "[").
+func originPatterns(origins []string) []string {
+	esc := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+	out := make([]string, len(origins))
+	for i, o := range origins {
+		out[i] = esc.Replace(o)
+	}
+	return out
+}

@@ -1,0 +1,415 @@
+// Starts GraphiQL on the playground page.
+//
+// This file is served from the page's own origin because the page's
+// Content-Security-Policy allows no inline script. It expects the UMD
+// globals React, ReactDOM, GraphiQL and graphqlWs, loaded before it.
+(function () {
+  'use strict';
+
+  var config = JSON.parse(
+    document.getElementById('playground-config').textContent,
+  );
+
+  var NAMESPACE = 'graphiql:';
+
+  // GraphiQL keeps tabs, history and favourites in localStorage, and its
+  // history and favourites hold each run's headers even when
+  // shouldPersistHeaders is false. Tokens must not outlive the tab, so
+  // GraphiQL gets this storage: keys known to be header-free go to
+  // localStorage as they are, keys known to embed headers go there with the
+  // headers removed, and every other key (including "headers", and whatever
+  // a future GraphiQL adds) stays in memory only.
+  var PERSIST = [
+    'query',
+    'variables',
+    'operationName',
+    'theme',
+    'visiblePlugin',
+    'editorFlex',
+    'docExplorerFlex',
+    'secondaryEditorFlex',
+    'shouldPersistHeaders',
+  ];
+  var PERSIST_WITHOUT_HEADERS = ['tabState', 'queries', 'favorites'];
+
+  function stripHeaders(value) {
+    if (Array.isArray(value)) {
+      return value.map(stripHeaders);
+    }
+    if (value && typeof value === 'object') {
+      var out = {};
+      Object.keys(value).forEach(function (k) {
+        out[k] = k === 'headers' ? null : stripHeaders(value[k]);
+      });
+      return out;
+    }
+    return value;
+  }
+
+  function createStorage() {
+    var memory = new Map();
+    var backing = null;
+    try {
+      backing = window.localStorage;
+      backing.getItem(NAMESPACE + 'probe');
+    } catch (e) {
+      // Storage can be disabled (privacy settings, sandboxing); memory alone
+      // still gives a working session.
+      backing = null;
+    }
+
+    function kind(key) {
+      if (key.indexOf(NAMESPACE) !== 0) return 'memory';
+      var name = key.slice(NAMESPACE.length);
+      if (PERSIST.indexOf(name) >= 0) return 'persist';
+      if (PERSIST_WITHOUT_HEADERS.indexOf(name) >= 0) return 'strip';
+      return 'memory';
+    }
+
+    function toBacking(key, value) {
+      if (!backing) return;
+      var k = kind(key);
+      try {
+        if (k === 'persist') {
+          backing.setItem(key, value);
+        } else if (k === 'strip') {
+          backing.setItem(key, JSON.stringify(stripHeaders(JSON.parse(value))));
+        } else {
+          backing.removeItem(key);
+        }
+      } catch (e) {
+        // Unparseable or over quota: better not to store it at all than to
+        // store it with headers.
+        try {
+          backing.removeItem(key);
+        } catch (ignored) {}
+      }
+    }
+
+    // Earlier visits, or a plain GraphiQL on this origin, may have left
+    // headers behind; scrub them before GraphiQL reads anything.
+    if (backing) {
+      var existing = [];
+      for (var i = 0; i < backing.length; i++) {
+        var key = backing.key(i);
+        if (key && key.indexOf(NAMESPACE) === 0) existing.push(key);
+      }
+      existing.forEach(function (key) {
+        var value = backing.getItem(key);
+        if (value !== null) toBacking(key, value);
+      });
+    }
+
+    function keys() {
+      var all = new Set(memory.keys());
+      if (backing) {
+        for (var i = 0; i < backing.length; i++) {
+          var key = backing.key(i);
+          if (key && key.indexOf(NAMESPACE) === 0) all.add(key);
+        }
+      }
+      return all;
+    }
+
+    return {
+      getItem: function (key) {
+        if (memory.has(key)) return memory.get(key);
+        if (backing && kind(key) !== 'memory') return backing.getItem(key);
+        return null;
+      },
+      setItem: function (key, value) {
+        value = String(value);
+        memory.set(key, value);
+        toBacking(key, value);
+      },
+      removeItem: function (key) {
+        memory.delete(key);
+        if (backing) backing.removeItem(key);
+      },
+      clear: function () {
+        keys().forEach(function (key) {
+          memory.delete(key);
+          if (backing && key.indexOf(NAMESPACE) === 0) backing.removeItem(key);
+        });
+      },
+      get length() {
+        return keys().size;
+      },
+    };
+  }
+
+  // GraphiQL hands the header editor's JSON over as an object whose values
+  // may be any JSON type; HTTP needs strings.
+  function stringHeaders(headers) {
+    var out = {};
+    if (!headers || typeof headers !== 'object') return out;
+    Object.keys(headers).forEach(function (name) {
+      var v = headers[name];
+      if (name && v !== null && v !== undefined) out[name] = String(v);
+    });
+    return out;
+  }
+
+  function headerValue(headers, name) {
+    var lower = name.toLowerCase();
+    var found = null;
+    Object.keys(headers).forEach(function (k) {
+      if (k.toLowerCase() === lower) found = headers[k];
+    });
+    return found;
+  }
+
+  function operationOf(params, documentAST) {
+    var doc = documentAST;
+    if (!doc) {
+      try {
+        doc = GraphiQL.GraphQL.parse(params.query);
+      } catch (e) {
+        return null;
+      }
+    }
+    var ops = doc.definitions.filter(function (d) {
+      return d.kind === 'OperationDefinition';
+    });
+    if (params.operationName) {
+      return (
+        ops.find(function (d) {
+          return d.name && d.name.value === params.operationName;
+        }) || null
+      );
+    }
+    return ops.length === 1 ? ops[0] : null;
+  }
+
+  function createFetcher(endpoint) {
+    var httpURL = new URL(endpoint, window.location.href);
+    var wsURL = new URL(endpoint, window.location.href);
+    wsURL.protocol = httpURL.protocol === 'https:' ? 'wss:' : 'ws:';
+
+    function overHTTP(params, headers) {
+      var h = Object.assign(
+        {
+          Accept: 'application/graphql-response+json, application/json',
+          'Content-Type': 'application/json',
+        },
+        headers,
+      );
+      return fetch(httpURL, {
+        method: 'POST',
+        headers: h,
+        body: JSON.stringify(params),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      }).then(function (res) {
+        return res.text().then(function (text) {
+          // GraphQL servers answer errors (e.g. 401 for a bad token) with a
+          // JSON body worth showing; anything else becomes an error message.
+          try {
+            return JSON.parse(text);
+          } catch (e) {
+            throw new Error(
+              'HTTP ' + res.status + ' ' + res.statusText + ': ' + text.slice(0, 500),
+            );
+          }
+        });
+      });
+    }
+
+    // Browsers cannot set headers on a WebSocket, so the Authorization
+    // header travels in connection_init instead. Each subscription gets its
+    // own client: the token is fixed per connection, and a client per run
+    // means an edited header takes effect on the next run and nothing stays
+    // connected after the subscription ends.
+    function overWebSocket(params, headers) {
+      var authorization = headerValue(headers, 'Authorization');
+      return {
+        subscribe: function (sink) {
+          var done = false;
+          var client = graphqlWs.createClient({
+            url: wsURL.toString(),
+            retryAttempts: 0,
+            connectionParams: authorization ? { authorization: authorization } : {},
+          });
+          var unsubscribe = client.subscribe(
+            {
+              query: params.query,
+              variables: params.variables,
+              operationName: params.operationName,
+            },
+            {
+              next: function (value) {
+                if (!done) sink.next(value);
+              },
+              error: function (err) {
+                if (done) return;
+                finish();
+                if (Array.isArray(err)) {
+                  // GraphQL errors for the operation: show them as a result.
+                  sink.next({ errors: err });
+                  sink.complete();
+                } else {
+                  sink.error(toError(err));
+                }
+              },
+              complete: function () {
+                if (done) return;
+                finish();
+                sink.complete();
+              },
+            },
+          );
+          function finish() {
+            done = true;
+            unsubscribe();
+            client.dispose();
+          }
+          return {
+            unsubscribe: function () {
+              if (!done) finish();
+            },
+          };
+        },
+      };
+    }
+
+    return function fetcher(params, opts) {
+      var headers = stringHeaders(opts && opts.headers);
+      var op = operationOf(params, opts && opts.documentAST);
+      if (op && op.operation === 'subscription') {
+        return overWebSocket(params, headers);
+      }
+      return overHTTP(params, headers);
+    };
+  }
+
+  function toError(err) {
+    if (err instanceof Error) return err;
+    if (err && typeof err.code === 'number') {
+      // A CloseEvent: 4401/4403 mean the server refused the token.
+      return new Error(
+        'WebSocket closed with code ' + err.code + (err.reason ? ': ' + err.reason : ''),
+      );
+    }
+    return new Error('WebSocket error; see the browser console');
+  }
+
+  // Fetches a development token. Failure is not fatal: the page still works
+  // for public queries, and the message explains what happened.
+  function fetchDevToken(url) {
+    var target = new URL(url, window.location.href);
+    if (target.origin !== window.location.origin) {
+      return Promise.reject(new Error('dev token URL is not same-origin'));
+    }
+    var controller = new AbortController();
+    var timer = setTimeout(function () {
+      controller.abort();
+    }, 5000);
+    function request(method) {
+      return fetch(target, {
+        method: method,
+        headers: { Accept: 'application/json' },
+        credentials: 'same-origin',
+        cache: 'no-store',
+        signal: controller.signal,
+      });
+    }
+    return request('GET')
+      .then(function (res) {
+        return res.status === 405 ? request('POST') : res;
+      })
+      .then(function (res) {
+        if (!res.ok) throw new Error('HTTP ' + res.status);
+        return res.json();
+      })
+      .then(function (body) {
+        if (!body || typeof body.access_token !== 'string' || !body.access_token) {
+          throw new Error('response has no access_token');
+        }
+        return body.access_token;
+      })
+      .finally(function () {
+        clearTimeout(timer);
+      });
+  }
+
+  var QUERY =
+    '{\n' +
+    '  publicMessage {\n' +
+    '    text\n' +
+    '  }\n' +
+    '  privateMessage {\n' +
+    '    text\n' +
+    '  }\n' +
+    '  scopedMessage {\n' +
+    '    text\n' +
+    '  }\n' +
+    '}\n';
+
+  function defaultQuery(tokenState) {
+    var lines = ['# GraphQL playground', '#'];
+    if (tokenState.token) {
+      lines.push(
+        '# Development mode: a fresh access token has been put into the',
+        '# Headers tab below as "Authorization: Bearer ...". Reload the page',
+        '# for a new one.',
+      );
+    } else {
+      if (tokenState.error) {
+        lines.push(
+          '# Development mode, but no token could be fetched from',
+          '# ' + config.devTokenURL + ' (' + tokenState.error + ').',
+          '#',
+        );
+      }
+      lines.push(
+        '# publicMessage works without credentials. privateMessage and',
+        '# scopedMessage need an access token: open the Headers tab below and',
+        '# enter',
+        '#',
+        '#   {"Authorization": "Bearer <your access token>"}',
+      );
+    }
+    lines.push(
+      '#',
+      '# Headers are kept only while this tab is open; they are never saved',
+      '# in browser storage. Subscriptions run over a WebSocket on the same',
+      '# endpoint and send the Authorization value in connection_init.',
+      '#',
+      '# Run with Ctrl-Enter (Cmd-Enter on macOS) or the run button.',
+      '',
+      QUERY,
+    );
+    return lines.join('\n');
+  }
+
+  function render(tokenState) {
+    var headers = tokenState.token
+      ? JSON.stringify({ Authorization: 'Bearer ' + tokenState.token }, null, 2)
+      : '{}';
+    var root = ReactDOM.createRoot(document.getElementById('graphiql'));
+    root.render(
+      React.createElement(GraphiQL, {
+        fetcher: createFetcher(config.endpoint),
+        defaultQuery: defaultQuery(tokenState),
+        defaultHeaders: headers,
+        shouldPersistHeaders: false,
+        storage: createStorage(),
+        defaultEditorToolsVisibility: 'headers',
+      }),
+    );
+  }
+
+  if (config.devTokenURL) {
+    fetchDevToken(config.devTokenURL).then(
+      function (token) {
+        render({ token: token });
+      },
+      function (err) {
+        console.warn('playground: could not fetch a development token:', err);
+        render({ error: err && err.message ? err.message : String(err) });
+      },
+    );
+  } else {
+    render({});
+  }
+})();

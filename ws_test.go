@@ -1,0 +1,245 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authgql/server/auth/authtest"
+)
+
+const subscriptionQuery = `subscription { messageSent { id text author sentAt } }`
+
+// TestSubscriptionDelivery: messages sent over HTTP reach live subscribers
+// on both subprotocols, in order, with id, author and sentAt.
+func TestSubscriptionDelivery(t *testing.T) {
+	ts := startServer(t, nil)
+	var clients []*wsClient
+	for _, legacy := range []bool{false, true} {
+		c, _, err := dialWS(t, ts, legacy, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ack, err := c.init(t, map[string]any{"authorization": bearer(ts.Issuer.Token(t, authtest.Scope("read:messages")))}); err != nil || ack.Type != "connection_ack" {
+			t.Fatalf("init: %+v %v", ack, err)
+		}
+		c.subscribe(t, "s1", subscriptionQuery)
+		clients = append(clients, c)
+	}
+	time.Sleep(300 * time.Millisecond) // let both subscriptions start
+	for i := range 5 {
+		sendMessage(t, ts, fmt.Sprintf("message %d", i))
+	}
+	for _, c := range clients {
+		for i := range 5 {
+			m, err := c.next(t, 5*time.Second)
+			if err != nil {
+				t.Fatalf("legacy=%v: message %d: %v", c.legacy, i, err)
+			}
+			var p struct {
+				Data struct {
+					MessageSent struct{ ID, Text, Author, SentAt string }
+				}
+			}
+			if err := json.Unmarshal(m.Payload, &p); err != nil || m.ID != "s1" {
+				t.Fatalf("legacy=%v: %+v %v", c.legacy, m, err)
+			}
+			got := p.Data.MessageSent
+			if got.Text != fmt.Sprintf("message %d", i) || got.Author != authtest.DefaultSubject || got.ID == "" {
+				t.Errorf("legacy=%v: message %d = %+v", c.legacy, i, got)
+			}
+			if _, err := time.Parse(time.RFC3339, got.SentAt); err != nil {
+				t.Errorf("sentAt %q is not RFC 3339", got.SentAt)
+			}
+		}
+	}
+}
+
+// TestWebSocketAuth covers how connection_init tokens are read and refused.
+func TestWebSocketAuth(t *testing.T) {
+	ts := startServer(t, nil)
+	good := ts.Issuer.Token(t, authtest.Scope("read:messages"))
+	expired := ts.Issuer.Token(t, authtest.ExpiresIn(-time.Hour))
+
+	for _, tt := range []struct {
+		name    string
+		legacy  bool
+		payload map[string]any
+		close   int // 0 means accepted
+	}{
+		{"Bearer in authorization", false, map[string]any{"authorization": bearer(good)}, 0},
+		{"Bearer in Authorization", false, map[string]any{"Authorization": bearer(good)}, 0},
+		{"bare token", false, map[string]any{"authorization": good}, 0},
+		{"no token is anonymous", false, map[string]any{}, 0},
+		{"invalid token, graphql-transport-ws", false, map[string]any{"authorization": bearer("not.a.jwt")}, 4403},
+		{"expired token, graphql-transport-ws", false, map[string]any{"authorization": bearer(expired)}, 4403},
+		{"malformed header, graphql-transport-ws", false, map[string]any{"authorization": "Bearer a b"}, 4403},
+		{"invalid token, graphql-ws", true, map[string]any{"authorization": bearer("not.a.jwt")}, 4401},
+		{"expired token, graphql-ws", true, map[string]any{"authorization": expired}, 4401},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := dialWS(t, ts, tt.legacy, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := c.init(t, tt.payload)
+			if tt.close == 0 {
+				if err != nil || m.Type != "connection_ack" {
+					t.Fatalf("init = %+v, %v; want connection_ack", m, err)
+				}
+				return
+			}
+			if tt.legacy && err == nil {
+				// graphql-ws announces the refusal before closing.
+				if m.Type != "connection_error" {
+					t.Fatalf("got %+v; want connection_error", m)
+				}
+				_, err = c.next(t, 5*time.Second)
+			}
+			if got := closeStatus(err); got != tt.close {
+				t.Fatalf("close = %d (%v); want %d", got, err, tt.close)
+			}
+			if !strings.Contains(err.Error(), "Unauthorized: ") {
+				t.Errorf("close reason %q does not say why", err)
+			}
+		})
+	}
+
+	t.Run("anonymous subscription fails like an HTTP field", func(t *testing.T) {
+		c, _, _ := dialWS(t, ts, false, nil)
+		if _, err := c.init(t, nil); err != nil {
+			t.Fatal(err)
+		}
+		c.subscribe(t, "1", subscriptionQuery)
+		m, err := c.next(t, 5*time.Second)
+		wantOperationError(t, m, err, "UNAUTHENTICATED")
+	})
+	t.Run("missing scope is FORBIDDEN", func(t *testing.T) {
+		c, _, _ := dialWS(t, ts, false, nil)
+		if _, err := c.init(t, map[string]any{"authorization": bearer(ts.Issuer.Token(t, authtest.Scope("write:messages")))}); err != nil {
+			t.Fatal(err)
+		}
+		c.subscribe(t, "1", subscriptionQuery)
+		m, err := c.next(t, 5*time.Second)
+		wantOperationError(t, m, err, "FORBIDDEN")
+	})
+}
+
+// TestSubscriptionEndsWithToken: a subscription does not outlive its token;
+// it ends with UNAUTHENTICATED / token_expired, and the connection refuses
+// new guarded operations.
+func TestSubscriptionEndsWithToken(t *testing.T) {
+	ts := startServer(t, nil)
+	// Valid for 58 s of the 60 s skew already spent: it expires in ~2 s.
+	tok := ts.Issuer.Token(t, authtest.Scope("read:messages"), authtest.ExpiresIn(-58*time.Second))
+	for _, legacy := range []bool{false, true} {
+		c, _, err := dialWS(t, ts, legacy, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := c.init(t, map[string]any{"authorization": bearer(tok)}); err != nil || m.Type != "connection_ack" {
+			t.Fatalf("init: %+v %v", m, err)
+		}
+		c.subscribe(t, "live", subscriptionQuery)
+		defer func(c *wsClient) {
+			m, err := c.next(t, 10*time.Second)
+			if err != nil || m.Type != "error" || m.ID != "live" || !strings.Contains(string(m.Payload), `"token_expired"`) {
+				t.Fatalf("legacy=%v: got %+v %v; want the subscription ended with token_expired", c.legacy, m, err)
+			}
+			c.subscribe(t, "again", subscriptionQuery)
+			m, err = c.next(t, 5*time.Second)
+			wantOperationError(t, m, err, `"token_expired"`)
+		}(c)
+	}
+}
+
+// TestWebSocketOrigin: cross-site WebSocket hijacking is refused.
+func TestWebSocketOrigin(t *testing.T) {
+	ts := startServer(t, map[string]string{"CLIENT_ORIGIN_URL": "http://localhost:4040,https://app.example.com"})
+	for origin, ok := range map[string]bool{
+		"":                                     true,
+		"http://localhost:4040":                true,
+		"https://app.example.com":              true,
+		strings.TrimSuffix(ts.URL, "/"):        true,
+		"https://evil.example":                 false,
+		"http://app.example.com":               false,
+		"https://app.example.com.evil.example": false,
+	} {
+		h := http.Header{}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		_, resp, err := dialWS(t, ts, false, h)
+		switch {
+		case ok && err != nil:
+			t.Errorf("Origin %q refused: %v", origin, err)
+		case !ok && (err == nil || resp == nil || resp.StatusCode != http.StatusForbidden):
+			t.Errorf("Origin %q accepted (err %v)", origin, err)
+		}
+	}
+}
+
+// TestWebSocketTimers: keep-alives are sent, and a client that never sends
+// connection_init is disconnected.
+func TestWebSocketTimers(t *testing.T) {
+	ts := startServer(t, map[string]string{"WS_KEEPALIVE_INTERVAL": "200ms", "WS_INIT_TIMEOUT": "300ms"})
+	for _, legacy := range []bool{false, true} {
+		c, _, err := dialWS(t, ts, legacy, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.init(t, nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-c.pings:
+		case <-time.After(3 * time.Second):
+			t.Errorf("legacy=%v: no keep-alive within 3 s at a 200 ms interval", legacy)
+		}
+	}
+	c, _, err := dialWS(t, ts, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.next(t, 3*time.Second); err == nil || err == errNoMessage {
+		t.Errorf("connection without connection_init still open after 3 s (%v)", err)
+	}
+}
+
+// TestSendMessageLimits: text length is a setting with a clear error.
+func TestSendMessageLimits(t *testing.T) {
+	ts := startServer(t, map[string]string{"MESSAGE_MAX_LENGTH": "10"})
+	for text, wantErr := range map[string]bool{"ten chars!": false, "eleven chars": true, "   ": true, "ünïcödé ok": false} {
+		got := sendMessage(t, ts, text)
+		errs, _ := got["errors"].([]any)
+		if wantErr != (len(errs) == 1) {
+			t.Errorf("sendMessage(%q) = %v", text, got)
+			continue
+		}
+		if wantErr && !strings.Contains(fmt.Sprint(errs[0]), "BAD_USER_INPUT") {
+			t.Errorf("sendMessage(%q) error = %v; want BAD_USER_INPUT", text, errs[0])
+		}
+	}
+}
+
+// wantOperationError checks that an operation failed with want in its
+// errors: either as an "error" message, or, when a directive refused the
+// field, as a result whose errors name it (with data null), the way an
+// HTTP response reports a guarded field.
+func wantOperationError(t *testing.T, m wsMessage, err error, want string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	switch m.Type {
+	case "error", "next", "data":
+	default:
+		t.Fatalf("got %s; want an error", m.Type)
+	}
+	if !strings.Contains(string(m.Payload), want) || (m.Type != "error" && !strings.Contains(string(m.Payload), `"errors"`)) {
+		t.Fatalf("got %s %s; want an error with %s", m.Type, m.Payload, want)
+	}
+}
