@@ -71,11 +71,13 @@ func (c *wsClient) read() {
 			b, _ := json.Marshal(wsMessage{Type: "pong"})
 			_ = c.conn.Write(context.Background(), websocket.MessageText, b)
 			fallthrough
-		case "ka", "pong":
+		case "ka": // the server's keep-alives, on either protocol
 			select {
 			case c.pings <- struct{}{}:
 			default:
 			}
+			continue
+		case "pong":
 			continue
 		}
 		c.msgs <- m

@@ -185,7 +185,7 @@ func TestWebSocketOrigin(t *testing.T) {
 // TestWebSocketTimers: keep-alives are sent, and a client that never sends
 // connection_init is disconnected.
 func TestWebSocketTimers(t *testing.T) {
-	ts := startServer(t, map[string]string{"WS_KEEPALIVE_INTERVAL": "200ms", "WS_INIT_TIMEOUT": "300ms"})
+	ts := startServer(t, map[string]string{"WS_KEEPALIVE_INTERVAL": "500ms", "WS_INIT_TIMEOUT": "300ms"})
 	for _, legacy := range []bool{false, true} {
 		c, _, err := dialWS(t, ts, legacy, nil)
 		if err != nil {
@@ -196,8 +196,8 @@ func TestWebSocketTimers(t *testing.T) {
 		}
 		select {
 		case <-c.pings:
-		case <-time.After(3 * time.Second):
-			t.Errorf("legacy=%v: no keep-alive within 3 s at a 200 ms interval", legacy)
+		case <-time.After(5 * time.Second):
+			t.Errorf("legacy=%v: no keep-alive within 5 s at a 500 ms interval", legacy)
 		}
 	}
 	c, _, err := dialWS(t, ts, false, nil)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: Go (with -race), a short fuzz pass, and the real-client
+# end-to-end suite (Node + Apollo Client, headless Chromium). Needs Go,
+# Node 20+ with npm, and Debian's chromium (.ci/run installs what is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== generated code is up to date"
+go generate ./...
+if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- graph/ go.mod go.sum; then
+  git --no-pager diff --stat -- graph/ go.mod go.sum
+  echo "generated code is stale: run 'go generate ./...' and commit the result" >&2
+  exit 1
+fi
+
+echo "== gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './*/node_modules/*'))
+if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 ./...
+
+echo "== fuzz (short; FUZZTIME=${FUZZTIME:=5s} per target)"
+FUZZTIME="$FUZZTIME" bash scripts/fuzz.sh
+
+echo "== end-to-end: Apollo Client and Chromium"
+bash e2e/run.sh
