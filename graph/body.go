@@ -2,9 +2,11 @@ package graph
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -16,10 +18,12 @@ const (
 	CodeBatchingForbidden = "BATCHING_NOT_SUPPORTED"
 )
 
-// LimitBody refuses request bodies over maxBytes with 413, and batched
-// operations (a JSON array) with 400, before gqlgen reads them. Each
-// operation then meets the per-operation limits on its own, which a batch
-// would multiply.
+// LimitBody refuses request bodies over maxBytes with 413, batched
+// operations (a JSON array) with 400, and bodies that are not JSON with 400,
+// before gqlgen reads them. Each operation then meets the per-operation
+// limits on its own, which a batch would multiply; and gqlgen's own
+// decoding error, which echoes the body and the decoder's text, never
+// reaches the client.
 func LimitBody(maxBytes int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,14 +52,26 @@ func LimitBody(maxBytes int64) func(http.Handler) http.Handler {
 					Extensions: map[string]any{"code": "BAD_REQUEST"}})
 				return
 			}
-			if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+			trimmed := bytes.TrimLeft(body, " \t\r\n")
+			switch {
+			case len(trimmed) > 0 && trimmed[0] == '[':
 				writeErrors(w, http.StatusBadRequest, &gqlerror.Error{
 					Message:    "batched operations are not supported: send one operation per request",
 					Extensions: map[string]any{"code": CodeBatchingForbidden}})
+				return
+			case isJSON(r) && !json.Valid(body):
+				writeError(w, http.StatusBadRequest, "BAD_REQUEST", "request body is not valid JSON")
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// isJSON reports whether the request says its body is JSON; other media
+// types are left to the transports, which refuse what they do not serve.
+func isJSON(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && (mt == "application/json" || mt == "application/graphql-response+json")
 }

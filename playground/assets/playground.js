@@ -349,33 +349,30 @@
     var lines = ['# GraphQL playground', '#'];
     if (tokenState.token) {
       lines.push(
-        '# Development mode: a fresh access token has been put into the',
-        '# Headers tab below as "Authorization: Bearer ...". Reload the page',
-        '# for a new one.',
+        '# Development mode: a fresh token is in the',
+        '# Headers tab below. Reload for a new one.',
       );
     } else {
       if (tokenState.error) {
         lines.push(
-          '# Development mode, but no token could be fetched from',
+          '# Development mode, but no token came from',
           '# ' + config.devTokenURL + ' (' + tokenState.error + ').',
           '#',
         );
       }
       lines.push(
-        '# publicMessage works without credentials. privateMessage and',
-        '# scopedMessage need an access token: open the Headers tab below and',
-        '# enter',
-        '#',
-        '#   {"Authorization": "Bearer <your access token>"}',
+        '# publicMessage needs no token. For the',
+        '# others, set in the Headers tab below:',
+        '#   {"Authorization": "Bearer <token>"}',
       );
     }
     lines.push(
       '#',
-      '# Headers are kept only while this tab is open; they are never saved',
-      '# in browser storage. Subscriptions run over a WebSocket on the same',
-      '# endpoint and send the Authorization value in connection_init.',
+      '# Headers live only in this tab, never in',
+      '# browser storage. Subscriptions use a',
+      '# WebSocket and send the same token.',
       '#',
-      '# Run with Ctrl-Enter (Cmd-Enter on macOS) or the run button.',
+      '# Run: Ctrl-Enter, or the run button.',
       '',
       QUERY,
     );
