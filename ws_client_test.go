@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/authgql/server/auth/authtest"
 )
 
 // wsClient speaks graphql-transport-ws (or, with legacy, graphql-ws) to the
@@ -195,4 +197,8 @@ func sendMessage(t *testing.T, ts *testServer, text string) map[string]any {
 	r := do(t, http.MethodPost, ts.URL+"graphql", string(body), map[string]string{"Authorization": bearer(ts.Issuer.Token(t, tokenScope("write:messages")...))})
 	wantStatus(t, r, http.StatusOK)
 	return r.json(t)
+}
+
+func tokenScope(scopes ...string) []authtest.Option {
+	return []authtest.Option{authtest.Scope(scopes...)}
 }
