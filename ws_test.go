@@ -243,3 +243,23 @@ func wantOperationError(t *testing.T, m wsMessage, err error, want string) {
 		t.Fatalf("got %s %s; want an error with %s", m.Type, m.Payload, want)
 	}
 }
+
+// TestSubscriptionOutlivesHTTPTimeouts: READ_TIMEOUT and WRITE_TIMEOUT bound
+// HTTP requests, not WebSocket connections.
+func TestSubscriptionOutlivesHTTPTimeouts(t *testing.T) {
+	ts := startServer(t, map[string]string{"READ_TIMEOUT": "500ms", "WRITE_TIMEOUT": "500ms", "WS_KEEPALIVE_INTERVAL": "10m"})
+	c, _, err := dialWS(t, ts, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.init(t, map[string]any{"authorization": bearer(ts.Issuer.Token(t, authtest.Scope("read:messages")))}); err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe(t, "1", subscriptionQuery)
+	time.Sleep(1500 * time.Millisecond)
+	sendMessage(t, ts, "still here")
+	m, err := c.next(t, 5*time.Second)
+	if err != nil || !strings.Contains(string(m.Payload), "still here") {
+		t.Fatalf("after 3x the HTTP timeouts: %+v %v", m, err)
+	}
+}
