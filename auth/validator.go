@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,6 +135,14 @@ func checkCompact(raw string, maxBytes int) error {
 				return fmt.Errorf("part %d is not base64url", i)
 			}
 		}
+		// jwx decodes leniently and verifies the re-encoded bytes, so a last
+		// character with non-zero padding bits would verify like the
+		// canonical one: one token, several spellings (which defeats deny
+		// lists and replay caches keyed on the token). Accept only the
+		// canonical spelling.
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(part); err != nil {
+			return fmt.Errorf("part %d is not canonical base64url", i)
+		}
 	}
 	return nil
 }
@@ -176,22 +185,27 @@ func (v *Validator) fetchKey(ctx context.Context, sink jws.KeySink, sig *jws.Sig
 
 // rawClaims are the claims whose JSON types jwx would coerce (it accepts
 // "exp":"123"), checked on the verified payload before jwx validates values.
+// They are taken from a map by exact name, never decoded into this struct
+// (see claims).
 type rawClaims struct {
-	Iss         json.RawMessage `json:"iss"`
-	Sub         json.RawMessage `json:"sub"`
-	Aud         json.RawMessage `json:"aud"`
-	Exp         json.RawMessage `json:"exp"`
-	Nbf         json.RawMessage `json:"nbf"`
-	Iat         json.RawMessage `json:"iat"`
-	Scope       json.RawMessage `json:"scope"`
-	Permissions json.RawMessage `json:"permissions"`
+	Iss, Sub, Aud, Exp, Nbf, Iat, Scope, Permissions json.RawMessage
 }
 
 func (v *Validator) claims(payload []byte) (*Claims, error) {
 	invalid := func(err error) error { return &Error{Reason: ReasonInvalidClaims, Err: err} }
-	var rc rawClaims
-	if err := json.Unmarshal(payload, &rc); err != nil {
+	// Claim names are case-sensitive (RFC 7519 section 4) and jwx reads them
+	// exactly, but encoding/json matches struct fields case-insensitively
+	// (and with Unicode folding): decoding into rawClaims directly would let
+	// a later "SCOPE" or "ſcope" stand in for "scope", or an "EXP" number hide
+	// a string "exp" from the type checks. A map keeps the names exact.
+	var named map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &named); err != nil {
 		return nil, &Error{Reason: ReasonInvalidToken, Err: fmt.Errorf("payload: %w", err)}
+	}
+	rc := rawClaims{
+		Iss: named["iss"], Sub: named["sub"], Aud: named["aud"],
+		Exp: named["exp"], Nbf: named["nbf"], Iat: named["iat"],
+		Scope: named["scope"], Permissions: named["permissions"],
 	}
 	var scope string
 	var permissions []string

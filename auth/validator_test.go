@@ -2,50 +2,962 @@ package auth_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lestrrat-go/jwx/v2/cert"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/auth/authtest"
 	"github.com/authgql/server/jwks"
 )
 
-func TestExplore(t *testing.T) {
-	is := authtest.NewServer(t)
-	keys, _ := jwks.New(jwks.Options{URL: is.JWKSURL()})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go keys.Run(ctx)
-	for !keys.Ready() {
-		time.Sleep(10 * time.Millisecond)
+// testNow is the validator's clock in these tests: years from the real
+// time, so that a validator reading time.Now instead of Config.Now fails
+// the expiry rows.
+var testNow = time.Date(2031, time.March, 14, 15, 9, 26, 0, time.UTC)
+
+var b64 = base64.RawURLEncoding
+
+// runKeys runs a key cache for is until the test ends and waits for its
+// first fetch.
+func runKeys(t testing.TB, is *authtest.Issuer, algs ...jwa.SignatureAlgorithm) *jwks.Cache {
+	t.Helper()
+	keys, err := jwks.New(jwks.Options{URL: is.JWKSURL(), Algorithms: algs})
+	if err != nil {
+		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		keys.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for !keys.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatalf("key cache for %s not ready", is.JWKSURL())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return keys
+}
+
+// newValidator returns a validator for is at testNow; algs nil means RS256.
+func newValidator(t testing.TB, is *authtest.Issuer, algs ...jwa.SignatureAlgorithm) *auth.Validator {
+	t.Helper()
+	v, err := auth.NewValidator(auth.Config{
+		Issuer:     is.URL,
+		Audience:   is.Audience,
+		Algorithms: algs,
+		Now:        func() time.Time { return testNow },
+	}, runKeys(t, is, algs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// claimsAt are the claims a good token has at now, as a map to break.
+func claimsAt(is *authtest.Issuer, now time.Time) map[string]any {
+	return map[string]any{
+		"iss": is.URL,
+		"aud": is.Audience,
+		"sub": authtest.DefaultSubject,
+		"iat": now.Unix(),
+		"exp": now.Add(time.Hour).Unix(),
+	}
+}
+
+func with(m map[string]any, kv ...any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == nil {
+			delete(out, kv[i].(string))
+		} else {
+			out[kv[i].(string)] = kv[i+1]
+		}
+	}
+	return out
+}
+
+// signRaw signs payload exactly as given (hand-written JSON keeps key order
+// and duplicates) with key and extra protected headers.
+func signRaw(t testing.TB, key jwk.Key, payload string, headers map[string]any) string {
+	t.Helper()
+	tok, err := sign([]byte(payload), key, headers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Make sure the token says what the row claims it says: jws.Sign, given
+	// a jwk.Key, overwrites "kid" with the key's own, which is why sign
+	// does not hand it one (and why authtest.Sign cannot forge a kid).
+	var got map[string]any
+	if b, err := b64.DecodeString(strings.Split(tok, ".")[0]); err != nil || json.Unmarshal(b, &got) != nil {
+		t.Fatalf("cannot read back the header of %s", tok)
+	}
+	for name, want := range headers {
+		v, ok := got[name]
+		switch {
+		case want == nil && ok:
+			t.Fatalf("header %q = %v; the signer added it back", name, v)
+		case want != nil && !ok:
+			t.Fatalf("header %q missing after signing", name)
+		case name == "kid" && v != want:
+			t.Fatalf("header kid = %q after signing; want %q", v, want)
+		}
+	}
+	return tok
+}
+
+// sign is authtest.Sign, except that the headers really win: "kid" and
+// "alg" default to the key's, and any header given (nil: removed) replaces
+// them.
+func sign(payload []byte, key jwk.Key, headers map[string]any) (string, error) {
+	hdr := jws.NewHeaders()
+	alg := jwa.SignatureAlgorithm(key.Algorithm().String())
+	defaults := map[string]any{jws.KeyIDKey: key.KeyID(), jws.TypeKey: "JWT"}
+	for name, v := range defaults {
+		if _, override := headers[name]; !override {
+			_ = hdr.Set(name, v)
+		}
+	}
+	for name, v := range headers {
+		switch {
+		case name == jws.AlgorithmKey:
+			alg = jwa.SignatureAlgorithm(fmt.Sprint(v))
+		case v != nil:
+			if err := hdr.Set(name, v); err != nil {
+				return "", fmt.Errorf("header %q: %w", name, err)
+			}
+		}
+	}
+	var raw any
+	if err := key.Raw(&raw); err != nil {
+		return "", err
+	}
+	signed, err := jws.Sign(payload, jws.WithKey(alg, raw, jws.WithProtectedHeaders(hdr)))
+	return string(signed), err
+}
+
+func signClaims(t testing.TB, key jwk.Key, claims map[string]any, headers map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signRaw(t, key, string(b), headers)
+}
+
+// unsigned builds header.payload.signature from JSON and raw signature
+// bytes, for tokens no signer would produce.
+func unsigned(header, payload string, sig []byte) string {
+	return b64.EncodeToString([]byte(header)) + "." + b64.EncodeToString([]byte(payload)) + "." + b64.EncodeToString(sig)
+}
+
+// hmacToken is the classic algorithm-confusion token: HS256/384/512 keyed
+// with bytes anyone can fetch (the issuer's public key).
+func hmacToken(t testing.TB, alg jwa.SignatureAlgorithm, secret []byte, kid string, claims map[string]any) string {
+	t.Helper()
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.KeyIDKey, kid)
+	_ = hdr.Set(jws.TypeKey, "JWT")
+	signed, err := jws.Sign(payload, jws.WithKey(alg, secret, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(signed)
+}
+
+// publicKeyForms are the byte strings an attacker would try as an HMAC
+// secret: the issuer's public key as PEM, DER, the modulus, and the JWK.
+func publicKeyForms(t testing.TB, key jwk.Key) map[string][]byte {
+	t.Helper()
+	pub, err := key.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw any
+	if err := pub.Raw(&raw); err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwkJSON, err := json.Marshal(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := map[string][]byte{
+		"PEM": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
+		"DER": der,
+		"JWK": jwkJSON,
+	}
+	switch k := raw.(type) {
+	case *rsa.PublicKey:
+		forms["n"] = k.N.Bytes()
+		forms["PKCS1 PEM"] = pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(k)})
+	case *ecdsa.PublicKey:
+		point, err := k.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		forms["point"] = point
+	}
+	return forms
+}
+
+// selfSignedChain is an x5c value for key: a certificate no one trusts.
+func selfSignedChain(t testing.TB, key jwk.Key) *cert.Chain {
+	t.Helper()
+	var priv any
+	if err := key.Raw(&priv); err != nil {
+		t.Fatal(err)
+	}
+	signer := priv.(crypto.Signer)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "attacker"},
+		NotBefore:    testNow.Add(-time.Hour),
+		NotAfter:     testNow.Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, signer.Public(), priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain cert.Chain
+	if err := chain.AddString(base64.StdEncoding.EncodeToString(der)); err != nil {
+		t.Fatal(err)
+	}
+	return &chain
+}
+
+func mustKey(t testing.TB, alg jwa.SignatureAlgorithm) jwk.Key {
+	t.Helper()
+	k, err := authtest.NewKey(alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func publicOf(t testing.TB, k jwk.Key) jwk.Key {
+	t.Helper()
+	pub, err := k.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// wantReason checks that err is the refusal with reason (and so matches
+// ErrInvalidToken and ErrUnauthorized).
+func wantReason(t *testing.T, err error, reason auth.Reason) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("Validate accepted the token; want %s", reason)
+	}
+	var e *auth.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v (%T); want *auth.Error", err, err)
+	}
+	if e.Reason != reason {
+		t.Errorf("Reason = %s; want %s (err: %v)", e.Reason, reason, err)
+	}
+	if !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("errors.Is(err, ErrInvalidToken) = false for %v", err)
+	}
+	if !errors.Is(err, auth.ErrUnauthorized) {
+		t.Errorf("errors.Is(err, ErrUnauthorized) = false for %v", err)
+	}
+	// What a client would see never carries the cause.
+	if d := auth.Describe(err); strings.Contains(d.Description, e.Error()) || (e.Err != nil && strings.Contains(d.Description, e.Err.Error())) {
+		t.Errorf("client description %q leaks the cause", d.Description)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	is := authtest.NewServer(t)
+	v := newValidator(t, is)
+	key := is.SigningKey()
+	kid := key.KeyID()
+	base := claimsAt(is, testNow)
+	good := signClaims(t, key, base, nil)
+	attacker := mustKey(t, jwa.RS256)
+	attackerEC := mustKey(t, jwa.ES256)
+	at := func(d time.Duration) int64 { return testNow.Add(d).Unix() }
+
+	// jku and x5u must never be fetched: this server counts attempts.
+	var fetched sync.Map
+	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Store(r.URL.Path, true)
+		set := jwk.NewSet()
+		_ = set.AddKey(publicOf(t, attacker))
+		_ = json.NewEncoder(w).Encode(set)
+	}))
+	t.Cleanup(trap.Close)
+
+	parts := strings.Split(good, ".")
+	hdr, payload, sig := parts[0], parts[1], parts[2]
+
+	type row struct {
+		name   string
+		token  string
+		reason auth.Reason // "" means valid
+	}
+	rows := []row{
+		// The baseline and what must stay valid.
+		{"valid", good, ""},
+		{"aud array containing the audience", signClaims(t, key, with(base, "aud", []string{"https://other.example", is.Audience}), nil), ""},
+		{"exp as a float", signClaims(t, key, with(base, "exp", float64(at(time.Hour))+0.5), nil), ""},
+		{"exp 59s ago (skew)", signClaims(t, key, with(base, "exp", at(-59*time.Second)), nil), ""},
+		{"nbf 59s ahead (skew)", signClaims(t, key, with(base, "nbf", at(59*time.Second)), nil), ""},
+		{"iat 59s ahead (skew)", signClaims(t, key, with(base, "iat", at(59*time.Second)), nil), ""},
+		{"no iat", signClaims(t, key, with(base, "iat", nil), nil), ""},
+		{"no sub", signClaims(t, key, with(base, "sub", nil), nil), ""},
+		{"typ at+jwt", signClaims(t, key, base, map[string]any{"typ": "at+jwt"}), ""},
+		{"typ application/at+jwt", signClaims(t, key, base, map[string]any{"typ": "application/at+jwt"}), ""},
+		{"typ jwt in lower case", signClaims(t, key, base, map[string]any{"typ": "jwt"}), ""},
+		{"no typ", signClaims(t, key, base, map[string]any{"typ": nil}), ""},
+		{"empty scope and permissions", signClaims(t, key, with(base, "scope", "", "permissions", []string{}), nil), ""},
+		{"deeply nested private claim", signRaw(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(at(time.Hour))+`,"x":`+strings.Repeat("[", 1500)+strings.Repeat("]", 1500)+`}`, nil), ""},
+
+		// exp, nbf, iat.
+		{"expired 61s ago", signClaims(t, key, with(base, "exp", at(-61*time.Second)), nil), auth.ReasonTokenExpired},
+		{"expired a year ago", signClaims(t, key, with(base, "exp", at(-365*24*time.Hour)), nil), auth.ReasonTokenExpired},
+		{"no exp", signClaims(t, key, with(base, "exp", nil), nil), auth.ReasonInvalidClaims},
+		{"nbf 61s ahead", signClaims(t, key, with(base, "nbf", at(61*time.Second)), nil), auth.ReasonInvalidClaims},
+		{"iat 61s ahead", signClaims(t, key, with(base, "iat", at(61*time.Second)), nil), auth.ReasonInvalidClaims},
+
+		// iss and aud.
+		{"wrong iss", signClaims(t, key, with(base, "iss", "https://evil.example/"), nil), auth.ReasonInvalidClaims},
+		{"iss without its trailing slash", signClaims(t, key, with(base, "iss", strings.TrimSuffix(is.URL, "/")), nil), auth.ReasonInvalidClaims},
+		{"iss in upper case", signClaims(t, key, with(base, "iss", strings.ToUpper(is.URL)), nil), auth.ReasonInvalidClaims},
+		{"no iss", signClaims(t, key, with(base, "iss", nil), nil), auth.ReasonInvalidClaims},
+		{"wrong aud", signClaims(t, key, with(base, "aud", "https://other.example"), nil), auth.ReasonInvalidClaims},
+		{"aud with a suffix", signClaims(t, key, with(base, "aud", is.Audience+"x"), nil), auth.ReasonInvalidClaims},
+		{"no aud", signClaims(t, key, with(base, "aud", nil), nil), auth.ReasonInvalidClaims},
+		{"empty aud array", signClaims(t, key, with(base, "aud", []string{}), nil), auth.ReasonInvalidClaims},
+
+		// Claim types jwx would coerce.
+		{"exp as a string", signClaims(t, key, with(base, "exp", "9999999999"), nil), auth.ReasonInvalidClaims},
+		{"exp as an object", signClaims(t, key, with(base, "exp", map[string]any{"$date": 9999999999}), nil), auth.ReasonInvalidClaims},
+		{"exp as a bool", signClaims(t, key, with(base, "exp", true), nil), auth.ReasonInvalidClaims},
+		{"exp as an array", signClaims(t, key, with(base, "exp", []int64{9999999999}), nil), auth.ReasonInvalidClaims},
+		{"exp null", signRaw(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":null}`, nil), auth.ReasonInvalidClaims},
+		{"nbf as a string", signClaims(t, key, with(base, "nbf", "0"), nil), auth.ReasonInvalidClaims},
+		{"iat as a string", signClaims(t, key, with(base, "iat", "0"), nil), auth.ReasonInvalidClaims},
+		{"aud as a number", signClaims(t, key, with(base, "aud", 42), nil), auth.ReasonInvalidClaims},
+		{"aud as an object", signClaims(t, key, with(base, "aud", map[string]any{"aud": is.Audience}), nil), auth.ReasonInvalidClaims},
+		{"aud array with a number", signClaims(t, key, with(base, "aud", []any{is.Audience, 1}), nil), auth.ReasonInvalidClaims},
+		{"aud array with null", signClaims(t, key, with(base, "aud", []any{is.Audience, nil}), nil), auth.ReasonInvalidClaims},
+		{"aud array nested", signClaims(t, key, with(base, "aud", []any{[]string{is.Audience}}), nil), auth.ReasonInvalidClaims},
+		{"iss as an array", signClaims(t, key, with(base, "iss", []string{is.URL}), nil), auth.ReasonInvalidClaims},
+		{"sub as a number", signClaims(t, key, with(base, "sub", 12345), nil), auth.ReasonInvalidClaims},
+		{"scope as an array", signClaims(t, key, with(base, "scope", []string{"read:messages"}), nil), auth.ReasonInvalidClaims},
+		{"scope as a number", signClaims(t, key, with(base, "scope", 1), nil), auth.ReasonInvalidClaims},
+		{"permissions as a string", signClaims(t, key, with(base, "permissions", "read:messages"), nil), auth.ReasonInvalidClaims},
+		{"permissions with a number", signClaims(t, key, with(base, "permissions", []any{"read:messages", 1}), nil), auth.ReasonInvalidClaims},
+		{"permissions with null", signClaims(t, key, with(base, "permissions", []any{"read:messages", nil}), nil), auth.ReasonInvalidClaims},
+		{"permissions null", signRaw(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(at(time.Hour))+`,"permissions":null}`, nil), auth.ReasonInvalidClaims},
+		// Claim names are case-sensitive: "EXP" is some other claim and
+		// must not hide the string "exp" from the type check.
+		{"exp string hidden behind EXP", signRaw(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":"9999999999","EXP":1}`, nil), auth.ReasonInvalidClaims},
+
+		// Payloads that are not a claims object.
+		{"payload is an array", signRaw(t, key, `[]`, nil), auth.ReasonInvalidToken},
+		{"payload is a string", signRaw(t, key, `"hello"`, nil), auth.ReasonInvalidToken},
+		{"payload is not JSON", signRaw(t, key, `exp=9999999999`, nil), auth.ReasonInvalidToken},
+		{"payload is null", signRaw(t, key, `null`, nil), auth.ReasonInvalidClaims},
+
+		// Signature and key.
+		{"signed by another key under the real kid", signClaims(t, attacker, base, map[string]any{"kid": kid}), auth.ReasonInvalidToken},
+		{"unknown kid", signClaims(t, attacker, base, nil), auth.ReasonInvalidToken},
+		{"empty kid", unsignedHeaderToken(t, key, map[string]any{"alg": "RS256", "typ": "JWT", "kid": ""}, payload), auth.ReasonInvalidToken},
+		{"no kid", unsignedHeaderToken(t, key, map[string]any{"alg": "RS256", "typ": "JWT"}, payload), auth.ReasonInvalidToken},
+		{"control: hand-signed with the real kid", unsignedHeaderToken(t, key, map[string]any{"alg": "RS256", "typ": "JWT", "kid": kid}, payload), ""},
+		{"kid path traversal", signClaims(t, attacker, base, map[string]any{"kid": "../../../../etc/passwd"}), auth.ReasonInvalidToken},
+		{"kid SQL injection", signClaims(t, attacker, base, map[string]any{"kid": "' OR 1=1 --"}), auth.ReasonInvalidToken},
+		{"kid of 3000 bytes", signClaims(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 3000)}), auth.ReasonInvalidToken},
+		{"tampered payload", hdr + "." + b64.EncodeToString([]byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":9999999999,"scope":"admin"}`)) + "." + sig, auth.ReasonInvalidToken},
+		{"tampered header", b64.EncodeToString([]byte(`{"alg":"RS256","kid":"`+kid+`","typ":"JWT","x":1}`)) + "." + payload + "." + sig, auth.ReasonInvalidToken},
+		{"signature of another token", hdr + "." + payload + "." + strings.Split(signClaims(t, key, with(base, "sub", "other"), nil), ".")[2], auth.ReasonInvalidToken},
+		{"attacker key embedded as jwk", signClaims(t, attacker, base, map[string]any{"jwk": publicOf(t, attacker)}), auth.ReasonInvalidToken},
+		{"attacker key embedded as jwk under the real kid", signClaims(t, attacker, base, map[string]any{"kid": kid, "jwk": publicOf(t, attacker)}), auth.ReasonInvalidToken},
+		{"jku pointing at the attacker", signClaims(t, attacker, base, map[string]any{"jku": trap.URL + "/jku"}), auth.ReasonInvalidToken},
+		{"x5u pointing at the attacker", signClaims(t, attacker, base, map[string]any{"x5u": trap.URL + "/x5u"}), auth.ReasonInvalidToken},
+		{"x5c with the attacker's certificate", signClaims(t, attacker, base, map[string]any{"x5c": selfSignedChain(t, attacker)}), auth.ReasonInvalidToken},
+		{"x5c under the real kid", signClaims(t, attacker, base, map[string]any{"kid": kid, "x5c": selfSignedChain(t, attacker)}), auth.ReasonInvalidToken},
+		{"ES256 by the attacker under the RSA kid", signClaims(t, attackerEC, base, map[string]any{"kid": kid}), auth.ReasonInvalidToken},
+
+		// Header extensions and typ.
+		{"crit with an unknown name", signClaims(t, key, base, map[string]any{"crit": []string{"exp"}, "exp": 1}), auth.ReasonInvalidToken},
+		{"crit b64 false", unsignedHeaderToken(t, key, map[string]any{"alg": "RS256", "kid": kid, "b64": false, "crit": []string{"b64"}}, payload), auth.ReasonInvalidToken},
+		{"b64 false without crit", unsignedHeaderToken(t, key, map[string]any{"alg": "RS256", "kid": kid, "b64": false}, payload), auth.ReasonInvalidToken},
+		{"typ JWE", signClaims(t, key, base, map[string]any{"typ": "JWE"}), auth.ReasonInvalidToken},
+		{"typ jose+json", signClaims(t, key, base, map[string]any{"typ": "jose+json"}), auth.ReasonInvalidToken},
+		{"typ JOSE", signClaims(t, key, base, map[string]any{"typ": "JOSE"}), auth.ReasonInvalidToken},
+		{"typ id_token", signClaims(t, key, base, map[string]any{"typ": "id_token+jwt"}), auth.ReasonInvalidToken},
+		{"typ at+jwt with a parameter", signClaims(t, key, base, map[string]any{"typ": "at+jwt; x=1"}), auth.ReasonInvalidToken},
+
+		// Shape, before any JSON is read.
+		{"empty", "", auth.ReasonInvalidToken},
+		{"not a JWT", "not-a-jwt", auth.ReasonInvalidToken},
+		{"two parts", hdr + "." + payload, auth.ReasonInvalidToken},
+		{"signature stripped", hdr + "." + payload + ".", auth.ReasonInvalidToken},
+		{"four parts", good + ".x", auth.ReasonInvalidToken},
+		{"five parts (JWE shape)", good + ".x.y", auth.ReasonInvalidToken},
+		{"empty header", "." + payload + "." + sig, auth.ReasonInvalidToken},
+		{"empty payload", hdr + ".." + sig, auth.ReasonInvalidToken},
+		{"padding", hdr + "." + payload + "." + sig + "==", auth.ReasonInvalidToken},
+		{"standard base64 alphabet", hdr + "." + payload + "." + strings.NewReplacer("-", "+", "_", "/").Replace(sig) + "+/", auth.ReasonInvalidToken},
+		{"space inside", hdr + "." + payload + ". " + sig, auth.ReasonInvalidToken},
+		{"newline inside", hdr + "." + payload + ".\n" + sig, auth.ReasonInvalidToken},
+		{"NUL inside", hdr + "\x00." + payload + "." + sig, auth.ReasonInvalidToken},
+		{"unicode inside", hdr + "." + payload + ".é" + sig, auth.ReasonInvalidToken},
+		{"JSON serialization", jsonSerialization(t, good), auth.ReasonInvalidToken},
+		{"flattened JSON serialization", `{"protected":"` + hdr + `","payload":"` + payload + `","signature":"` + sig + `"}`, auth.ReasonInvalidToken},
+		{"over MaxTokenBytes", signClaims(t, key, with(base, "pad", strings.Repeat("p", auth.DefaultMaxTokenBytes)), nil), auth.ReasonInvalidToken},
+	}
+
+	// alg none, every spelling, with and without a signature.
+	for _, alg := range []string{"none", "None", "NONE", "nOnE"} {
+		h := `{"alg":"` + alg + `","kid":"` + kid + `","typ":"JWT"}`
+		p, _ := json.Marshal(base)
+		rows = append(rows,
+			row{"alg " + alg + " without signature", unsigned(h, string(p), nil), auth.ReasonInvalidToken},
+			row{"alg " + alg + " with a signature", unsigned(h, string(p), []byte("signature")), auth.ReasonInvalidToken},
+			row{"alg " + alg + " with the real signature", b64.EncodeToString([]byte(h)) + "." + payload + "." + sig, auth.ReasonInvalidToken},
+		)
+	}
+	// HMAC keyed with the public key, every form of it.
+	for form, secret := range publicKeyForms(t, key) {
+		for _, alg := range []jwa.SignatureAlgorithm{jwa.HS256, jwa.HS384, jwa.HS512} {
+			rows = append(rows, row{fmt.Sprintf("%s keyed with the public key as %s", alg, form), hmacToken(t, alg, secret, kid, base), auth.ReasonInvalidToken})
+		}
+	}
+	// A real token whose last character in any part carries non-zero
+	// padding bits decodes to the same bytes; it must not validate.
+	for i, part := range parts {
+		if alt, ok := nonCanonical(part); ok {
+			q := append([]string(nil), parts...)
+			q[i] = alt
+			rows = append(rows, row{fmt.Sprintf("non-canonical base64 in part %d", i), strings.Join(q, "."), auth.ReasonInvalidToken})
+		}
+	}
+
+	for _, tt := range rows {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := v.Validate(context.Background(), tt.token)
+			if tt.reason == "" {
+				if err != nil || c == nil {
+					t.Fatalf("Validate = %v, %v; want claims", c, err)
+				}
+				return
+			}
+			if c != nil {
+				t.Errorf("claims %+v returned with an error", c)
+			}
+			wantReason(t, err, tt.reason)
+		})
+	}
+
+	fetched.Range(func(path, _ any) bool {
+		t.Errorf("the validator fetched the attacker's %s", path)
+		return true
+	})
+}
+
+// unsignedHeaderToken signs headerJSON.payload with key by hand, so that
+// the header can say anything (b64, crit) while the signature is real.
+func unsignedHeaderToken(t testing.TB, key jwk.Key, header map[string]any, payload string) string {
+	t.Helper()
+	h, err := json.Marshal(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := b64.EncodeToString(h) + "." + payload
+	signer, err := jws.NewSigner(jwa.RS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw any
+	if err := key.Raw(&raw); err != nil {
+		t.Fatal(err)
+	}
+	sig, err := signer.Sign([]byte(input), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + b64.EncodeToString(sig)
+}
+
+func jsonSerialization(t testing.TB, compact string) string {
+	t.Helper()
+	msg, err := jws.Parse([]byte(compact))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// nonCanonical returns part with its last character's unused bits set, if
+// it has any (a length of 2 or 3 mod 4).
+func nonCanonical(part string) (string, bool) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var unused int
+	switch len(part) % 4 {
+	case 2:
+		unused = 0x0f
+	case 3:
+		unused = 0x03
+	default:
+		return "", false
+	}
+	last := strings.IndexByte(alphabet, part[len(part)-1])
+	return part[:len(part)-1] + string(alphabet[last|unused]), last|unused != last
+}
+
+// TestNonCanonicalBase64 builds tokens until every part has spare bits, so
+// that the row above is not skipped by chance of length.
+func TestNonCanonicalBase64(t *testing.T) {
+	is := authtest.NewServer(t)
+	v := newValidator(t, is)
+	covered := map[int]bool{}
+	for sub := 0; len(covered) < 3 && sub < 64; sub++ {
+		tok := signClaims(t, is.SigningKey(), with(claimsAt(is, testNow), "sub", strings.Repeat("s", sub)), map[string]any{"x": strings.Repeat("h", sub%3)})
+		if _, err := v.Validate(context.Background(), tok); err != nil {
+			t.Fatalf("canonical token: %v", err)
+		}
+		parts := strings.Split(tok, ".")
+		for i, part := range parts {
+			alt, ok := nonCanonical(part)
+			if !ok {
+				continue
+			}
+			covered[i] = true
+			q := append([]string(nil), parts...)
+			q[i] = alt
+			if _, err := v.Validate(context.Background(), strings.Join(q, ".")); err == nil {
+				t.Fatalf("part %d spelled %q instead of %q validated", i, alt[len(alt)-1:], part[len(part)-1:])
+			}
+		}
+	}
+	if len(covered) < 3 {
+		t.Fatalf("only parts %v ever had spare bits", covered)
+	}
+}
+
+func TestValidateClaims(t *testing.T) {
+	is := authtest.NewServer(t)
+	v := newValidator(t, is)
+	key := is.SigningKey()
+	exp := testNow.Add(time.Hour).Unix()
+	for _, tt := range []struct {
+		name    string
+		payload string
+		want    *auth.Claims
+	}{
+		{"scope and permissions merged", fmt.Sprintf(`{"iss":%q,"aud":[%q,"https://x"],"sub":"u1","exp":%d,"iat":%d,"scope":"openid  read:messages openid","permissions":["write:messages","read:messages"]}`, is.URL, is.Audience, exp, testNow.Unix()),
+			&auth.Claims{Subject: "u1", Issuer: is.URL, Audience: []string{is.Audience, "https://x"}, ExpiresAt: time.Unix(exp, 0), IssuedAt: testNow,
+				Scopes: []string{"openid", "read:messages", "write:messages"}}},
+		// Claim names are case-sensitive: a later "SCOPE" or "Permissions"
+		// is some other claim and grants nothing (encoding/json would fold
+		// them onto "scope" and "permissions").
+		{"SCOPE is not scope", fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"u2","exp":%d,"scope":"read","SCOPE":"read:messages","Permissions":["read:messages"],"ſcope":"admin"}`, is.URL, is.Audience, exp),
+			&auth.Claims{Subject: "u2", Issuer: is.URL, Audience: []string{is.Audience}, ExpiresAt: time.Unix(exp, 0), Scopes: []string{"read"}}},
+		{"duplicate scope: the last one counts, as in jwx", fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"u3","exp":%d,"scope":"read:messages","scope":"read"}`, is.URL, is.Audience, exp),
+			&auth.Claims{Subject: "u3", Issuer: is.URL, Audience: []string{is.Audience}, ExpiresAt: time.Unix(exp, 0), Scopes: []string{"read"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := v.Validate(context.Background(), signRaw(t, key, tt.payload, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, c, cmpClaims); diff != "" {
+				t.Errorf("claims (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// cmpClaims compares times as instants and ignores fields derived from the
+// others (ValidUntil, when present, is ExpiresAt plus the skew).
+var cmpClaims = cmp.Options{
+	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
+	cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".ValidUntil" }, cmp.Ignore()),
+}
+
+// TestAlgorithmConfusion: with several algorithms allowed, a token's alg
+// must fit the key its kid names, and the key's own "alg" when it has one.
+func TestAlgorithmConfusion(t *testing.T) {
+	multi := []jwa.SignatureAlgorithm{jwa.RS256, jwa.PS256, jwa.ES256, jwa.EdDSA}
+	rsaIs := authtest.NewServer(t)
+	ecIs := authtest.NewServer(t, authtest.IssuerOptions{Algorithm: jwa.ES256})
+	// An issuer that publishes its RSA key without "alg": only the key type
+	// stands between an ES256 token and that key.
+	bareIs := authtest.NewServer(t)
+	bare, err := json.Marshal(map[string]any{"keys": []json.RawMessage{withoutAlg(t, bareIs.SigningKey())}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bareIs.SetBody(bare)
+
+	rsaV := newValidator(t, rsaIs, multi...)
+	ecV := newValidator(t, ecIs, multi...)
+	bareV := newValidator(t, bareIs, multi...)
+
+	attRSA, attEC, attEd := mustKey(t, jwa.RS256), mustKey(t, jwa.ES256), mustKey(t, jwa.EdDSA)
+	rsaKid, ecKid, bareKid := rsaIs.SigningKey().KeyID(), ecIs.SigningKey().KeyID(), bareIs.SigningKey().KeyID()
+
+	type row struct {
+		name  string
+		v     *auth.Validator
+		token string
+		ok    bool
+	}
+	rows := []row{
+		{"control: RS256 from the RSA issuer", rsaV, signClaims(t, rsaIs.SigningKey(), claimsAt(rsaIs, testNow), nil), true},
+		{"control: ES256 from the EC issuer", ecV, signClaims(t, ecIs.SigningKey(), claimsAt(ecIs, testNow), nil), true},
+		{"control: RS256 under a key without alg", bareV, signClaims(t, bareIs.SigningKey(), claimsAt(bareIs, testNow), nil), true},
+		// PS256 with the issuer's own key verifies, but the JWKS pins that
+		// key to RS256.
+		{"PS256 signed by the issuer's RS256 key", rsaV, signClaims(t, rsaIs.SigningKey(), claimsAt(rsaIs, testNow), map[string]any{"alg": "PS256"}), false},
+		{"PS256 by the attacker under the RSA kid", rsaV, signClaims(t, attRSA, claimsAt(rsaIs, testNow), map[string]any{"alg": "PS256", "kid": rsaKid}), false},
+		{"ES256 by the attacker under the RSA kid", rsaV, signClaims(t, attEC, claimsAt(rsaIs, testNow), map[string]any{"kid": rsaKid}), false},
+		{"EdDSA by the attacker under the RSA kid", rsaV, signClaims(t, attEd, claimsAt(rsaIs, testNow), map[string]any{"kid": rsaKid}), false},
+		{"ES256 by the attacker under an RSA kid without alg", bareV, signClaims(t, attEC, claimsAt(bareIs, testNow), map[string]any{"kid": bareKid}), false},
+		{"EdDSA by the attacker under an RSA kid without alg", bareV, signClaims(t, attEd, claimsAt(bareIs, testNow), map[string]any{"kid": bareKid}), false},
+		{"RS256 by the attacker under the EC kid", ecV, signClaims(t, attRSA, claimsAt(ecIs, testNow), map[string]any{"kid": ecKid}), false},
+		{"ES256 by the attacker under the EC kid", ecV, signClaims(t, attEC, claimsAt(ecIs, testNow), map[string]any{"kid": ecKid}), false},
+		{"ES384 (not allowed) under the EC kid", ecV, signClaims(t, mustKey(t, jwa.ES384), claimsAt(ecIs, testNow), map[string]any{"kid": ecKid}), false},
+	}
+	// CVE-2022-21449, "psychic signatures": r = s = 0 must never verify.
+	ecPayload, _ := json.Marshal(claimsAt(ecIs, testNow))
+	ecHeader := `{"alg":"ES256","kid":"` + ecKid + `","typ":"JWT"}`
+	order := elliptic256Order()
+	for name, sig := range map[string][]byte{
+		"r=s=0":              make([]byte, 64),
+		"r=s=0 DER":          {0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00},
+		"r=s=n":              append(pad32(order), pad32(order)...),
+		"r=0, s=1":           append(make([]byte, 32), pad32(big.NewInt(1))...),
+		"one byte":           {0},
+		"r=s=0, 65 bytes":    make([]byte, 65),
+		"r=s=0, 128 bytes":   make([]byte, 128),
+		"all ones":           []byte(strings.Repeat("\xff", 64)),
+		"r=s=0 as RS256 sig": make([]byte, 256),
+	} {
+		rows = append(rows, row{"psychic signature " + name, ecV, unsigned(ecHeader, string(ecPayload), sig), false})
+	}
+	for form, secret := range publicKeyForms(t, ecIs.SigningKey()) {
+		rows = append(rows, row{"HS256 keyed with the EC public key as " + form, ecV, hmacToken(t, jwa.HS256, secret, ecKid, claimsAt(ecIs, testNow)), false})
+	}
+
+	for _, tt := range rows {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.v.Validate(context.Background(), tt.token)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			wantReason(t, err, auth.ReasonInvalidToken)
+		})
+	}
+}
+
+func withoutAlg(t testing.TB, key jwk.Key) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(publicOf(t, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	delete(m, "alg")
+	b, _ = json.Marshal(m)
+	return b
+}
+
+func elliptic256Order() *big.Int {
+	n, _ := new(big.Int).SetString("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16)
+	return n
+}
+
+func pad32(n *big.Int) []byte {
+	b := make([]byte, 32)
+	return n.FillBytes(b)
+}
+
+// TestNotReady: while no key has been loaded, every token (good or bad) is
+// "try again later", which is not an invalid token.
+func TestNotReady(t *testing.T) {
+	is := authtest.NewServer(t)
+	is.SetDown(true)
+	keys, err := jwks.New(jwks.Options{URL: is.JWKSURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); keys.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 	v, err := auth.NewValidator(auth.Config{Issuer: is.URL, Audience: is.Audience}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := is.Token(t, authtest.Scope("read"), authtest.Claim("SCOPE", "read:messages"))
-	c, err := v.Validate(ctx, tok)
-	t.Logf("SCOPE: %v %v", c, err)
-	tok = is.Token(t, authtest.Claim("exp", "9999999999"), authtest.Claim("EXP", 1))
-	c, err = v.Validate(ctx, tok)
-	t.Logf("EXP: %v %v", c, err)
-	tok = is.Token(t, authtest.Claim("exp", nil))
-	c, err = v.Validate(ctx, tok)
-	t.Logf("exp null: %v %v", c, err)
-	tok = is.Token(t)
-	parts := strings.Split(tok, ".")
-	alphabet := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	for i := range parts {
-		p := parts[i]
-		last := p[len(p)-1]
-		idx := strings.IndexByte(alphabet, last)
-		for d := 1; d < 4; d++ {
-			mut := p[:len(p)-1] + string(alphabet[idx^d])
-			q := append([]string(nil), parts...)
-			q[i] = mut
-			_, err := v.Validate(ctx, strings.Join(q, "."))
-			t.Logf("part %d len%%4=%d change %c->%c: err=%v", i, len(p)%4, last, alphabet[idx^d], err)
+	if v.Ready() {
+		t.Fatal("Ready with the issuer down")
+	}
+	for _, tok := range []string{is.Token(t), "garbage"} {
+		_, err := v.Validate(context.Background(), tok)
+		var e *auth.Error
+		if !errors.As(err, &e) || e.Reason != auth.ReasonUnavailable {
+			t.Fatalf("Validate(%.20s…) err = %v; want %s", tok, err, auth.ReasonUnavailable)
 		}
+		if errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("an unavailable key set reads as an invalid token")
+		}
+		if e.RetryAfter < time.Second {
+			t.Errorf("RetryAfter = %s; want at least 1s", e.RetryAfter)
+		}
+		if got := auth.Describe(err).Status; got != http.StatusServiceUnavailable {
+			t.Errorf("status = %d; want 503", got)
+		}
+	}
+}
+
+// TestConcurrentValidation: 50 requests at once cost no JWKS request when
+// the key is known, and one when it is new (a rotation), and all succeed.
+func TestConcurrentValidation(t *testing.T) {
+	is := authtest.NewServer(t)
+	v := newValidator(t, is)
+	validateAll := func(tok string) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, 50)
+		for range 50 {
+			wg.Go(func() {
+				_, err := v.Validate(context.Background(), tok)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("Validate: %v", err)
+			}
+		}
+	}
+	start := is.JWKSRequests()
+	validateAll(signClaims(t, is.SigningKey(), claimsAt(is, testNow), nil))
+	if n := is.JWKSRequests() - start; n != 0 {
+		t.Errorf("50 validations of a known key cost %d JWKS requests; want 0", n)
+	}
+	next, err := is.Rotate(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is.SetDelay(50 * time.Millisecond)
+	validateAll(signClaims(t, next, claimsAt(is, testNow), nil))
+	if n := is.JWKSRequests() - start; n != 1 {
+		t.Errorf("50 validations after a rotation cost %d JWKS requests; want 1", n)
+	}
+}
+
+func TestNewValidatorRefuses(t *testing.T) {
+	is := authtest.NewServer(t)
+	keys, err := jwks.New(jwks.Options{URL: is.JWKSURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := auth.Config{Issuer: is.URL, Audience: is.Audience}
+	for _, tt := range []struct {
+		name string
+		cfg  auth.Config
+		keys *jwks.Cache
+	}{
+		{"no issuer", auth.Config{Audience: "a"}, keys},
+		{"no audience", auth.Config{Issuer: "i"}, keys},
+		{"no key cache", good, nil},
+		{"HS256", auth.Config{Issuer: "i", Audience: "a", Algorithms: []jwa.SignatureAlgorithm{jwa.RS256, jwa.HS256}}, keys},
+		{"none", auth.Config{Issuer: "i", Audience: "a", Algorithms: []jwa.SignatureAlgorithm{jwa.NoSignature}}, keys},
+		{"skew above 60s", auth.Config{Issuer: "i", Audience: "a", ClockSkew: 61 * time.Second}, keys},
+		{"negative skew", auth.Config{Issuer: "i", Audience: "a", ClockSkew: -time.Second}, keys},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if v, err := auth.NewValidator(tt.cfg, tt.keys); err == nil {
+				t.Errorf("NewValidator(%+v) = %v, nil; want an error", tt.cfg, v)
+			}
+		})
+	}
+	if _, err := auth.NewValidator(good, keys); err != nil {
+		t.Errorf("NewValidator(good): %v", err)
+	}
+}
+
+func TestHasScope(t *testing.T) {
+	c := &auth.Claims{Scopes: []string{"openid", "read:messages", "write:messages_all"}}
+	for _, tt := range []struct {
+		scope string
+		want  bool
+	}{
+		{"read:messages", true},
+		{"openid", true},
+		{"write:messages_all", true},
+		{"write:messages", false}, // substring of a granted scope
+		{"read:messages_all", false},
+		{"read:messages ", false},
+		{" read:messages", false},
+		{"read", false},
+		{"messages", false},
+		{"read:", false},
+		{"READ:MESSAGES", false},
+		{"read:messages openid", false},
+		{"", false},
+		{"*", false},
+	} {
+		if got := c.HasScope(tt.scope); got != tt.want {
+			t.Errorf("HasScope(%q) = %v; want %v", tt.scope, got, tt.want)
+		}
+	}
+	var none *auth.Claims
+	if none.HasScope("read:messages") {
+		t.Error("nil claims grant a scope")
+	}
+	if (&auth.Claims{Scopes: []string{""}}).HasScope("") {
+		t.Error(`HasScope("") = true`)
+	}
+}
+
+func TestParseAuthorization(t *testing.T) {
+	tok := "aaa.bbb.ccc"
+	long := "Bearer " + strings.Repeat("x", auth.DefaultMaxHeaderBytes-len("Bearer "))
+	for _, tt := range []struct {
+		name, header string
+		max          int
+		want         string
+		wantErr      bool
+	}{
+		{"empty: anonymous", "", 0, "", false},
+		{"blank: anonymous", "  \t ", 0, "", false},
+		{"Bearer", "Bearer " + tok, 0, tok, false},
+		{"lower-case scheme", "bearer " + tok, 0, tok, false},
+		{"upper-case scheme", "BEARER " + tok, 0, tok, false},
+		{"extra spaces", "  Bearer   " + tok + "  ", 0, tok, false},
+		{"tab", "Bearer\t" + tok, 0, tok, false},
+		{"exactly at the cap", long, 0, strings.TrimPrefix(long, "Bearer "), false},
+		{"one byte over the cap", long + "x", 0, "", true},
+		{"custom cap", "Bearer " + tok, 10, "", true},
+		{"scheme only", "Bearer", 0, "", true},
+		{"scheme and spaces", "Bearer   ", 0, "", true},
+		{"two tokens", "Bearer a b", 0, "", true},
+		{"Basic", "Basic dXNlcjpwYXNz", 0, "", true},
+		{"token without scheme", tok, 0, "", true},
+		{"scheme glued to the token", "Bearer" + tok, 0, "", true},
+		{"scheme with a colon", "Bearer: " + tok, 0, "", true},
+		{"comma-joined headers", "Bearer a, Bearer b", 0, "", true},
+		{"Token scheme", "Token " + tok, 0, "", true},
+		{"DPoP scheme", "DPoP " + tok, 0, "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := auth.ParseAuthorization(tt.header, tt.max)
+			if got != tt.want {
+				t.Errorf("token = %q; want %q", got, tt.want)
+			}
+			if !tt.wantErr {
+				if err != nil {
+					t.Errorf("err = %v; want nil", err)
+				}
+				return
+			}
+			var e *auth.Error
+			if !errors.As(err, &e) || e.Reason != auth.ReasonInvalidHeader {
+				t.Fatalf("err = %v; want reason %s", err, auth.ReasonInvalidHeader)
+			}
+			if errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("a malformed header reads as an invalid token")
+			}
+			if auth.Describe(err).Status != http.StatusUnauthorized {
+				t.Errorf("status = %d; want 401", auth.Describe(err).Status)
+			}
+		})
+	}
+
+	t.Run("over the cap names the limit", func(t *testing.T) {
+		_, err := auth.ParseAuthorization(long+"x", 0)
+		if d := auth.Describe(err).Description; !strings.Contains(d, fmt.Sprint(auth.DefaultMaxHeaderBytes)) {
+			t.Errorf("description %q does not name the limit %d", d, auth.DefaultMaxHeaderBytes)
+		}
+	})
+}
+
+func TestBearerToken(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		values  []string
+		query   string
+		want    string
+		wantErr bool
+	}{
+		{"no header", nil, "", "", false},
+		{"one header", []string{"Bearer t"}, "", "t", false},
+		{"two headers", []string{"Bearer a", "Bearer b"}, "", "", true},
+		{"two identical headers", []string{"Bearer a", "Bearer a"}, "", "", true},
+		{"empty and a token", []string{"", "Bearer a"}, "", "", true},
+		{"access_token in the query is ignored", nil, "access_token=aaa.bbb.ccc", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/graphql?"+tt.query, nil)
+			for _, v := range tt.values {
+				r.Header.Add("Authorization", v)
+			}
+			got, err := auth.BearerToken(r, 0)
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("BearerToken = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
+			}
+			var e *auth.Error
+			if tt.wantErr && (!errors.As(err, &e) || e.Reason != auth.ReasonInvalidHeader) {
+				t.Errorf("err = %v; want reason %s", err, auth.ReasonInvalidHeader)
+			}
+		})
 	}
 }

@@ -99,9 +99,9 @@ func initConnection(v *auth.Validator, maxHeaderBytes int) transport.WebsocketIn
 // hijacking: a browser sends Origin, and only the same origin or one of
 // CLIENT_ORIGIN_URL may open a connection. Clients that send no Origin are
 // not browsers and carry no ambient credentials to hijack. It also records
-// the subprotocol the upgrade will negotiate, for close codes, and lifts
-// the server's read and write deadlines, which would otherwise cut every
-// long-lived subscription.
+// the subprotocol the upgrade will negotiate, for close codes. (The HTTP
+// server's read and write timeouts do not cut subscriptions: net/http
+// clears a connection's deadlines when the WebSocket library hijacks it.)
 func checkOrigin(allowed []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "" {
@@ -112,9 +112,6 @@ func checkOrigin(allowed []string, next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "FORBIDDEN", "WebSocket connections from origin "+origin+" are not allowed")
 			return
 		}
-		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(time.Time{})
-		_ = rc.SetWriteDeadline(time.Time{})
 		ctx := context.WithValue(r.Context(), protocolKey{}, negotiatedProtocol(r))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

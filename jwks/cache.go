@@ -173,10 +173,16 @@ func (c *Cache) Lookup(ctx context.Context, kid string) (jwk.Key, error) {
 	if k, ok := (*keys)[kid]; ok {
 		return k, nil
 	}
-	if !c.missRefetchAllowed() {
+	call := c.missRefetch()
+	if call == nil {
+		// No refetch allowed now, but one may have finished since keys was
+		// read: a request for a freshly rotated kid must not lose that race.
+		if k, ok := (*c.keys.Load())[kid]; ok {
+			return k, nil
+		}
 		return nil, ErrKeyNotFound
 	}
-	if _, err := c.fetch(ctx); err != nil {
+	if _, err := call.wait(ctx); err != nil {
 		return nil, fmt.Errorf("%w (refetch failed: %w)", ErrKeyNotFound, err)
 	}
 	if k, ok := (*c.keys.Load())[kid]; ok {
@@ -185,21 +191,24 @@ func (c *Cache) Lookup(ctx context.Context, kid string) (jwk.Key, error) {
 	return nil, ErrKeyNotFound
 }
 
-// missRefetchAllowed reports whether an unknown kid may cause a fetch now:
-// yes while one is already under way (joining it is free), otherwise at most
-// once per MissInterval.
-func (c *Cache) missRefetchAllowed() bool {
+// missRefetch returns the fetch an unknown kid may wait for: the one under
+// way (joining it is free), otherwise a new one at most once per
+// MissInterval; nil when none is allowed. Deciding and starting happen under
+// one lock: when they were apart, lookups arriving together with the first
+// one found the interval used up but no fetch to join yet, and failed
+// although the refetch was about to load their key.
+func (c *Cache) missRefetch() *fetchCall {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.inflight != nil {
-		return true
+		return c.inflight
 	}
 	now := c.opts.Now()
 	if !c.lastMiss.IsZero() && now.Sub(c.lastMiss) < c.opts.MissInterval {
-		return false
+		return nil
 	}
 	c.lastMiss = now
-	return true
+	return c.startLocked()
 }
 
 // fetch loads the key set, joining a fetch already under way. It returns the
@@ -208,9 +217,16 @@ func (c *Cache) missRefetchAllowed() bool {
 // only bounds how long this caller waits.
 func (c *Cache) fetch(ctx context.Context) (time.Duration, error) {
 	c.mu.Lock()
-	call := c.inflight
-	if call == nil {
-		call = &fetchCall{done: make(chan struct{})}
+	call := c.startLocked()
+	c.mu.Unlock()
+	return call.wait(ctx)
+}
+
+// startLocked returns the fetch under way, starting one if there is none.
+// c.mu must be held.
+func (c *Cache) startLocked() *fetchCall {
+	if c.inflight == nil {
+		call := &fetchCall{done: make(chan struct{})}
 		c.inflight = call
 		go func() {
 			call.maxAge, call.err = c.load()
@@ -220,10 +236,14 @@ func (c *Cache) fetch(ctx context.Context) (time.Duration, error) {
 			close(call.done)
 		}()
 	}
-	c.mu.Unlock()
+	return c.inflight
+}
+
+// wait returns the outcome of the fetch, or ctx's error if ctx ends first.
+func (f *fetchCall) wait(ctx context.Context) (time.Duration, error) {
 	select {
-	case <-call.done:
-		return call.maxAge, call.err
+	case <-f.done:
+		return f.maxAge, f.err
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
@@ -273,7 +293,15 @@ func (c *Cache) refreshInterval(cacheControl string) time.Duration {
 			return c.opts.MinRefresh
 		case "max-age":
 			if secs, err := strconv.ParseInt(strings.Trim(value, `"`), 10, 64); err == nil && secs >= 0 {
-				d = time.Duration(min(secs, int64(c.opts.MaxRefresh/time.Second))) * time.Second
+				// Compare in whole seconds so that a huge max-age cannot
+				// overflow, but clamp to MaxRefresh itself: truncating it
+				// to seconds turned a sub-second MaxRefresh into 0 (a
+				// refetch every MinRefresh) and 1.5s into 1s.
+				if secs > int64(c.opts.MaxRefresh/time.Second) {
+					d = c.opts.MaxRefresh
+				} else {
+					d = time.Duration(secs) * time.Second
+				}
 			}
 		}
 	}

@@ -28,16 +28,19 @@ func (c *Cache) parse(body []byte) (map[string]jwk.Key, error) {
 		return nil, fmt.Errorf("jwks: not a JWK Set: %w", err)
 	}
 	keys := make(map[string]jwk.Key, len(set.Keys))
+	dups := map[string]bool{} // kids seen more than once, refused for good
 	for i, raw := range set.Keys {
 		key, err := c.usableKey(raw)
 		if err != nil {
 			c.opts.Logger.Warn("jwks: skipping key", "url", c.opts.URL, "index", i, "reason", err)
 			continue
 		}
-		if _, dup := keys[key.KeyID()]; dup {
+		if _, dup := keys[key.KeyID()]; dup || dups[key.KeyID()] {
 			// Two keys under one kid would make verification depend on order.
+			// Remembering the kid keeps a third key from bringing it back.
 			c.opts.Logger.Warn("jwks: skipping key", "url", c.opts.URL, "index", i, "reason", "duplicate kid "+key.KeyID())
 			delete(keys, key.KeyID())
+			dups[key.KeyID()] = true
 			continue
 		}
 		keys[key.KeyID()] = key
