@@ -73,15 +73,6 @@ type asset struct {
 	immutable   bool
 }
 
-// assets maps URL paths to files. Each file is reachable under its plain name
-// (revalidated on each use) and under a name carrying its content hash
-// (cached for a year), so the page can use the hashed names and upgrades can
-// never mix old and new files in a browser cache.
-var (
-	assets     map[string]*asset
-	hashedURLs map[string]string // file path within assets/ -> hashed URL
-)
-
 var contentTypes = map[string]string{
 	".js":  "text/javascript; charset=utf-8",
 	".css": "text/css; charset=utf-8",
@@ -89,10 +80,14 @@ var contentTypes = map[string]string{
 	".svg": "image/svg+xml",
 }
 
-func init() {
-	assets = map[string]*asset{}
-	hashedURLs = map[string]string{}
-	err := fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
+// loadAssets maps URL paths to the embedded files. Each file is reachable
+// under its plain name (revalidated on each use) and under a name carrying
+// its content hash (cached for a year), so the page can use the hashed names
+// and upgrades can never mix old and new files in a browser cache. hashed
+// maps a file's path within assets/ to its hashed URL.
+func loadAssets() (assets map[string]*asset, hashed map[string]string, err error) {
+	assets, hashed = map[string]*asset{}, map[string]string{}
+	err = fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -112,28 +107,28 @@ func init() {
 		sum := sha256.Sum256(body)
 		hash := hex.EncodeToString(sum[:])[:16]
 		plain := &asset{body: body, contentType: ct, etag: `"` + hash + `"`}
-		hashed := *plain
-		hashed.immutable = true
+		immutable := *plain
+		immutable.immutable = true
 		hashedURL := assetPrefix + strings.TrimSuffix(rel, ext) + "." + hash + ext
 		assets[assetPrefix+rel] = plain
-		assets[hashedURL] = &hashed
-		hashedURLs[rel] = hashedURL
+		assets[hashedURL] = &immutable
+		hashed[rel] = hashedURL
 		return nil
 	})
-	if err != nil {
-		panic(err)
-	}
+	return assets, hashed, err
 }
 
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"asset": func(rel string) (string, error) {
-		u, ok := hashedURLs[rel]
-		if !ok {
-			return "", fmt.Errorf("playground: page references missing asset %q", rel)
-		}
-		return u, nil
-	},
-}).Parse(pageSource))
+func parsePage(hashed map[string]string) (*template.Template, error) {
+	return template.New("page").Funcs(template.FuncMap{
+		"asset": func(rel string) (string, error) {
+			u, ok := hashed[rel]
+			if !ok {
+				return "", fmt.Errorf("playground: page references missing asset %q", rel)
+			}
+			return u, nil
+		},
+	}).Parse(pageSource)
+}
 
 // pageConfig is what the page's script learns from the server. It travels as
 // JSON inside <script type="application/json">, where html/template escapes
@@ -165,9 +160,17 @@ func Handler(opts Options) http.Handler {
 	// The page is rendered once around a random placeholder that each
 	// request replaces with its nonce, so serving it executes no template.
 	// Being random, the placeholder cannot also occur in Title or Endpoint.
+	assets, hashed, err := loadAssets()
+	if err != nil {
+		panic(err)
+	}
+	page, err := parsePage(hashed)
+	if err != nil {
+		panic(err)
+	}
 	placeholder := newNonce()
 	var buf bytes.Buffer
-	err := pageTemplate.Execute(&buf, pageData{
+	err = page.Execute(&buf, pageData{
 		Title:  opts.Title,
 		Config: pageConfig{Endpoint: opts.Endpoint, DevTokenURL: opts.DevTokenURL},
 		Nonce:  placeholder,
@@ -179,7 +182,7 @@ func Handler(opts Options) http.Handler {
 	if !ok || bytes.Contains(after, []byte(placeholder)) {
 		panic("playground: page template must use the nonce exactly once")
 	}
-	return &handler{pageBefore: before, pageAfter: after}
+	return &handler{pageBefore: before, pageAfter: after, assets: assets, started: time.Now()}
 }
 
 type pageData struct {
@@ -198,11 +201,12 @@ func mustBeLocalPath(field, p string) {
 
 type handler struct {
 	pageBefore, pageAfter []byte // the rendered page around its nonce
+	assets                map[string]*asset
+	// started stands in for the assets' modification time: embedded files
+	// have none, and a fixed time lets http.ServeContent answer
+	// If-Modified-Since.
+	started time.Time
 }
-
-// startTime stands in for the assets' modification time: embedded files have
-// none, and a fixed time lets http.ServeContent answer If-Modified-Since.
-var startTime = time.Now()
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -214,7 +218,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/" || p == "/playground" || p == "/playground/":
 		h.servePage(w, r)
 	case strings.HasPrefix(p, assetPrefix):
-		serveAsset(w, r, assets[p])
+		h.serveAsset(w, r, h.assets[p])
 	default:
 		http.NotFound(w, r)
 	}
@@ -249,7 +253,7 @@ func newNonce() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
+func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
 	if a == nil {
 		http.NotFound(w, r)
 		return
@@ -263,7 +267,7 @@ func serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
 		hdr.Set("Cache-Control", "no-cache")
 	}
 	setCommonSecurityHeaders(hdr)
-	http.ServeContent(w, r, "", startTime, bytes.NewReader(a.body))
+	http.ServeContent(w, r, "", h.started, bytes.NewReader(a.body))
 }
 
 func setCommonSecurityHeaders(hdr http.Header) {
