@@ -62,6 +62,10 @@ func TestGraphQLTransports(t *testing.T) {
 	if r.Status == http.StatusOK && !strings.Contains(string(r.Body), `"errors"`) {
 		t.Errorf("GET ran a mutation: %d %s", r.Status, r.Body)
 	}
+	r = do(t, http.MethodPost, ts.URL+"graphql", `{"query":"subscription { messageSent { text } }"}`, map[string]string{"Authorization": tok})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "SUBSCRIPTION_NEEDS_WEBSOCKET") {
+		t.Errorf("subscription over POST: %d %s", r.Status, r.Body)
+	}
 	r = do(t, http.MethodPost, ts.URL+"graphql", `{"query": <script>`, nil)
 	wantStatus(t, r, http.StatusBadRequest)
 	if strings.Contains(string(r.Body), "script") || !strings.Contains(string(r.Body), `"BAD_REQUEST"`) {

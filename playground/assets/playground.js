@@ -159,14 +159,18 @@
     return found;
   }
 
+  // operationOf parses the query being sent. GraphiQL's documentAST lags
+  // the editor by ~100 ms, so a subscription typed and run at once would
+  // be routed over HTTP; it is only a fallback when the text won't parse.
   function operationOf(params, documentAST) {
-    var doc = documentAST;
+    var doc;
+    try {
+      doc = GraphiQL.GraphQL.parse(params.query);
+    } catch (e) {
+      doc = documentAST;
+    }
     if (!doc) {
-      try {
-        doc = GraphiQL.GraphQL.parse(params.query);
-      } catch (e) {
-        return null;
-      }
+      return null;
     }
     var ops = doc.definitions.filter(function (d) {
       return d.kind === 'OperationDefinition';
