@@ -123,7 +123,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	// Requests' contexts, WebSocket connections' included, derive from
+	// connCtx. Shutdown does not wait for hijacked connections, so
+	// cancelling connCtx afterwards is what ends live subscriptions (close
+	// 1000), letting clients reconnect to another instance.
+	connCtx, endConns := context.WithCancel(context.WithoutCancel(ctx))
+	defer endConns()
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return connCtx },
 		Handler:           newServer(logger, cfg, v, gql, dev),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
@@ -165,7 +172,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// deadline to let requests in flight finish.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err = srv.Shutdown(shutdownCtx)
+	endConns()
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

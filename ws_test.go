@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -261,5 +264,55 @@ func TestSubscriptionOutlivesHTTPTimeouts(t *testing.T) {
 	m, err := c.next(t, 5*time.Second)
 	if err != nil || !strings.Contains(string(m.Payload), "still here") {
 		t.Fatalf("after 3x the HTTP timeouts: %+v %v", m, err)
+	}
+}
+
+// TestShutdownEndsSubscriptions: on shutdown, WebSocket connections, which
+// http.Server.Shutdown does not track, are closed rather than left open.
+func TestShutdownEndsSubscriptions(t *testing.T) {
+	is := authtest.NewServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := &syncBuffer{}
+	done := make(chan error, 1)
+	env := map[string]string{"HOST": "127.0.0.1", "PORT": "0", "AUTH0_ISSUER_URL": is.URL, "AUTH0_AUDIENCE": is.Audience}
+	go func() {
+		done <- run(ctx, []string{"server", "-env-file", filepath.Join(t.TempDir(), "none")}, mapEnv(env), stdout, io.Discard)
+	}()
+	ts := &testServer{Issuer: is, Stdout: stdout}
+	for ts.URL == "" {
+		if rest, ok := strings.CutPrefix(stdout.String(), "listening on "); ok {
+			ts.URL, _, _ = strings.Cut(rest, " ")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.waitReady(t)
+	c, _, err := dialWS(t, ts, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.init(t, map[string]any{"authorization": bearer(is.Token(t, authtest.Scope("read:messages")))}); err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe(t, "1", subscriptionQuery)
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return")
+	}
+	for {
+		m, err := c.next(t, 5*time.Second)
+		if err == errNoMessage {
+			t.Fatal("subscription still open 5 s after shutdown")
+		}
+		if err != nil {
+			return // closed, as it should be
+		}
+		t.Logf("before close: %+v", m)
 	}
 }
