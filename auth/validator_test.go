@@ -642,6 +642,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 	rsaV := newValidator(t, rsaIs, multi...)
 	ecV := newValidator(t, ecIs, multi...)
 	bareV := newValidator(t, bareIs, multi...)
+	bareRS256 := newValidator(t, bareIs) // the default: RS256 only
 
 	attRSA, attEC, attEd := mustKey(t, jwa.RS256), mustKey(t, jwa.ES256), mustKey(t, jwa.EdDSA)
 	rsaKid, ecKid, bareKid := rsaIs.SigningKey().KeyID(), ecIs.SigningKey().KeyID(), bareIs.SigningKey().KeyID()
@@ -662,6 +663,13 @@ func TestAlgorithmConfusion(t *testing.T) {
 		{"PS256 by the attacker under the RSA kid", rsaV, signClaims(t, attRSA, claimsAt(rsaIs, testNow), map[string]any{"alg": "PS256", "kid": rsaKid}), false},
 		{"ES256 by the attacker under the RSA kid", rsaV, signClaims(t, attEC, claimsAt(rsaIs, testNow), map[string]any{"kid": rsaKid}), false},
 		{"EdDSA by the attacker under the RSA kid", rsaV, signClaims(t, attEd, claimsAt(rsaIs, testNow), map[string]any{"kid": rsaKid}), false},
+		// The key says nothing about its algorithm, so only the configured
+		// list stands between the issuer's own key and an algorithm the
+		// operator did not allow.
+		{"control: RS256 under a key without alg, RS256 only", bareRS256, signClaims(t, bareIs.SigningKey(), claimsAt(bareIs, testNow), nil), true},
+		{"PS256 by the issuer's key without alg, RS256 only", bareRS256, signClaims(t, bareIs.SigningKey(), claimsAt(bareIs, testNow), map[string]any{"alg": "PS256"}), false},
+		{"RS512 by the issuer's key without alg, RS256 only", bareRS256, signClaims(t, bareIs.SigningKey(), claimsAt(bareIs, testNow), map[string]any{"alg": "RS512"}), false},
+		{"control: PS256 by the issuer's key without alg, PS256 allowed", bareV, signClaims(t, bareIs.SigningKey(), claimsAt(bareIs, testNow), map[string]any{"alg": "PS256"}), true},
 		{"ES256 by the attacker under an RSA kid without alg", bareV, signClaims(t, attEC, claimsAt(bareIs, testNow), map[string]any{"kid": bareKid}), false},
 		{"EdDSA by the attacker under an RSA kid without alg", bareV, signClaims(t, attEd, claimsAt(bareIs, testNow), map[string]any{"kid": bareKid}), false},
 		{"RS256 by the attacker under the EC kid", ecV, signClaims(t, attRSA, claimsAt(ecIs, testNow), map[string]any{"kid": ecKid}), false},
@@ -724,6 +732,33 @@ func elliptic256Order() *big.Int {
 func pad32(n *big.Int) []byte {
 	b := make([]byte, 32)
 	return n.FillBytes(b)
+}
+
+// TestKeylessTokensCostNoFetch: a token without a usable kid is refused
+// before the key cache is asked, so it cannot make the cache refetch.
+func TestKeylessTokensCostNoFetch(t *testing.T) {
+	is := authtest.NewServer(t)
+	v := newValidator(t, is)
+	payload := strings.Split(signClaims(t, is.SigningKey(), claimsAt(is, testNow), nil), ".")[1]
+	before := is.JWKSRequests()
+	for _, tok := range []string{
+		unsignedHeaderToken(t, is.SigningKey(), map[string]any{"alg": "RS256", "typ": "JWT"}, payload),
+		unsignedHeaderToken(t, is.SigningKey(), map[string]any{"alg": "RS256", "typ": "JWT", "kid": ""}, payload),
+		unsignedHeaderToken(t, is.SigningKey(), map[string]any{"alg": "HS256", "kid": "unknown"}, payload),
+		unsignedHeaderToken(t, is.SigningKey(), map[string]any{"alg": "RS256", "kid": "unknown", "crit": []string{"x"}}, payload),
+	} {
+		_, err := v.Validate(context.Background(), tok)
+		wantReason(t, err, auth.ReasonInvalidToken)
+	}
+	if n := is.JWKSRequests() - before; n != 0 {
+		t.Errorf("tokens refused on their header alone cost %d JWKS requests; want 0", n)
+	}
+	// Whereas an unknown kid does ask (once), so that rotation is seen.
+	_, err := v.Validate(context.Background(), signClaims(t, mustKey(t, jwa.RS256), claimsAt(is, testNow), nil))
+	wantReason(t, err, auth.ReasonInvalidToken)
+	if n := is.JWKSRequests() - before; n != 1 {
+		t.Errorf("an unknown kid cost %d JWKS requests; want 1", n)
+	}
 }
 
 // TestNotReady: while no key has been loaded, every token (good or bad) is

@@ -33,9 +33,9 @@ func init() {
 
 // maxIntrospectionListDepth bounds how deeply the list fields of the
 // introspection types (fields, inputFields, interfaces, possibleTypes) may
-// nest. Each level multiplies the work by the size of the schema, so an
-// introspection query nested a few levels is a cheap denial of service;
-// graphql-js limits it to 3 in the same way.
+// nest: 3 nested levels are refused. Each level multiplies the work by the
+// size of the schema, so an introspection query nested a few levels is a
+// cheap denial of service; graphql-js and gqlparser refuse the same.
 const maxIntrospectionListDepth = 3
 
 // operationLimits rejects operations that would cost too much before any
@@ -109,8 +109,8 @@ func (w *walk) field(f *ast.Field, depth, introspectionLists int) {
 		switch f.Name {
 		case "fields", "inputFields", "interfaces", "possibleTypes":
 			introspectionLists++
-			if introspectionLists > maxIntrospectionListDepth {
-				w.err = limitError(CodeIntrospectionDepth, f, "introspection lists are nested deeper than %d levels", maxIntrospectionListDepth)
+			if introspectionLists >= maxIntrospectionListDepth {
+				w.err = limitError(CodeIntrospectionDepth, f, "introspection lists are nested %d levels deep or more", maxIntrospectionListDepth)
 				return
 			}
 		}

@@ -303,7 +303,13 @@ func Sign(payload []byte, key jwk.Key, headers map[string]any) (string, error) {
 			return "", fmt.Errorf("authtest: header %q: %w", name, err)
 		}
 	}
-	signed, err := jws.Sign(payload, jws.WithKey(alg, key, jws.WithProtectedHeaders(hdr)))
+	// Sign with the raw key: given a jwk.Key, jws would copy the key's own
+	// kid over the header, and tests that forge a kid would test nothing.
+	var raw any
+	if err := key.Raw(&raw); err != nil {
+		return "", fmt.Errorf("authtest: key: %w", err)
+	}
+	signed, err := jws.Sign(payload, jws.WithKey(alg, raw, jws.WithProtectedHeaders(hdr)))
 	if err != nil {
 		return "", fmt.Errorf("authtest: signing: %w", err)
 	}

@@ -1,0 +1,1124 @@
+package main
+
+// The attack catalogue: what an anonymous client, a holder of a low-scope
+// token or a malicious page can send, against the real server (run on
+// 127.0.0.1:0 by startServer) and a fake issuer. Every row names the attack
+// and the refusal SPEC.md promises. SECURITY.md describes the threat model.
+
+import (
+	"bufio"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/cert"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/authgql/server/auth/authtest"
+)
+
+const (
+	challengeToken  = `Bearer error="invalid_token"`
+	challengeHeader = `Bearer error="invalid_request"`
+	publicQuery     = `{ publicMessage { text } }`
+)
+
+// forge signs payload with key; headers override the defaults (the key's
+// alg and kid, typ JWT) and nil removes one. Unlike authtest.Sign it hands
+// jws the raw key, because jws.Sign overwrites "kid" with a jwk.Key's own:
+// a token "signed by another key under the real kid" must really carry the
+// real kid.
+func forge(t *testing.T, key jwk.Key, claims any, headers map[string]any) string {
+	t.Helper()
+	payload, ok := claims.([]byte)
+	if !ok {
+		var err error
+		if payload, err = json.Marshal(claims); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hdr := jws.NewHeaders()
+	alg := jwa.SignatureAlgorithm(key.Algorithm().String())
+	for name, v := range map[string]any{jws.KeyIDKey: key.KeyID(), jws.TypeKey: "JWT"} {
+		if _, override := headers[name]; !override {
+			_ = hdr.Set(name, v)
+		}
+	}
+	for name, v := range headers {
+		switch {
+		case name == jws.AlgorithmKey:
+			alg = jwa.SignatureAlgorithm(fmt.Sprint(v))
+		case v != nil:
+			if err := hdr.Set(name, v); err != nil {
+				t.Fatalf("header %q: %v", name, err)
+			}
+		}
+	}
+	var raw any
+	if err := key.Raw(&raw); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := jws.Sign(payload, jws.WithKey(alg, raw, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The token must say what the row says it says.
+	var got map[string]any
+	if b, err := b64.DecodeString(strings.Split(string(signed), ".")[0]); err != nil || json.Unmarshal(b, &got) != nil {
+		t.Fatalf("cannot read back the header of %s", signed)
+	}
+	if kid, ok := headers["kid"]; ok && kid != nil && got["kid"] != kid {
+		t.Fatalf("forged kid = %v; want %v", got["kid"], kid)
+	}
+	return string(signed)
+}
+
+// signInput signs header (JSON, as given) + "." + payloadSegment with an
+// RSA key and RS256: a real signature over a header no library would write.
+func signInput(t *testing.T, key jwk.Key, header, payloadSegment string) string {
+	t.Helper()
+	input := b64.EncodeToString([]byte(header)) + "." + payloadSegment
+	signer, err := jws.NewSigner(jwa.RS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw any
+	if err := key.Raw(&raw); err != nil {
+		t.Fatal(err)
+	}
+	sig, err := signer.Sign([]byte(input), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + b64.EncodeToString(sig)
+}
+
+// goodClaims are the claims of a valid token from is, now.
+func goodClaims(is *authtest.Issuer) map[string]any {
+	now := time.Now()
+	return map[string]any{
+		"iss": is.URL, "aud": is.Audience, "sub": authtest.DefaultSubject,
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	}
+}
+
+func withClaim(m map[string]any, kv ...any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == nil {
+			delete(out, kv[i].(string))
+		} else {
+			out[kv[i].(string)] = kv[i+1]
+		}
+	}
+	return out
+}
+
+// rawJWS assembles header.payload.signature from JSON and signature bytes.
+func rawJWS(header, payload string, sig []byte) string {
+	return b64.EncodeToString([]byte(header)) + "." + b64.EncodeToString([]byte(payload)) + "." + b64.EncodeToString(sig)
+}
+
+// hmacWith builds the classic key-confusion token: HMAC keyed with bytes
+// anyone can fetch from the issuer's JWKS.
+func hmacWith(t *testing.T, alg jwa.SignatureAlgorithm, secret []byte, kid string, claims map[string]any) string {
+	t.Helper()
+	payload, _ := json.Marshal(claims)
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.KeyIDKey, kid)
+	_ = hdr.Set(jws.TypeKey, "JWT")
+	signed, err := jws.Sign(payload, jws.WithKey(alg, secret, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(signed)
+}
+
+// publicForms are the issuer's public key as an attacker would feed it to
+// HMAC: PEM, DER, the RSA modulus (or EC point), the JWK JSON.
+func publicForms(t *testing.T, key jwk.Key) map[string][]byte {
+	t.Helper()
+	pub, err := key.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw any
+	if err := pub.Raw(&raw); err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := json.Marshal(pub)
+	forms := map[string][]byte{
+		"PEM": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
+		"DER": der,
+		"JWK": j,
+	}
+	switch k := raw.(type) {
+	case *rsa.PublicKey:
+		forms["n"] = k.N.Bytes()
+	case *ecdsa.PublicKey:
+		if p, err := k.Bytes(); err == nil {
+			forms["point"] = p
+		}
+	}
+	return forms
+}
+
+func attackerKey(t *testing.T, alg jwa.SignatureAlgorithm) jwk.Key {
+	t.Helper()
+	k, err := authtest.NewKey(alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func publicJWK(t *testing.T, k jwk.Key) jwk.Key {
+	t.Helper()
+	pub, err := k.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// attackerChain is an x5c header value: a self-signed certificate for key.
+func attackerChain(t *testing.T, key jwk.Key) *cert.Chain {
+	t.Helper()
+	var priv any
+	if err := key.Raw(&priv); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "issuer.example"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.(crypto.Signer).Public(), priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain cert.Chain
+	if err := chain.AddString(base64.StdEncoding.EncodeToString(der)); err != nil {
+		t.Fatal(err)
+	}
+	return &chain
+}
+
+// canonicalSpare returns part with its last character's unused bits set, if
+// it has any: the same bytes, spelled differently.
+func canonicalSpare(part string) (string, bool) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	unused := map[int]int{2: 0x0f, 3: 0x03}[len(part)%4]
+	last := strings.IndexByte(alphabet, part[len(part)-1])
+	return part[:len(part)-1] + string(alphabet[last|unused]), last|unused != last
+}
+
+// trapServer stands in for an attacker's host: it counts every request
+// (jku, x5u, redirects) and serves the attacker's key.
+type trapServer struct {
+	URL  string
+	hits atomic.Int64
+}
+
+func newTrap(t *testing.T, key jwk.Key) *trapServer {
+	t.Helper()
+	tr := &trapServer{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		tr.hits.Add(1)
+		set := jwk.NewSet()
+		_ = set.AddKey(publicJWK(t, key))
+		_ = json.NewEncoder(w).Encode(set)
+	}))
+	t.Cleanup(srv.Close)
+	tr.URL = srv.URL
+	return tr
+}
+
+// tokenRow is one token sent as "Authorization: Bearer <token>".
+type tokenRow struct {
+	name   string
+	token  string
+	reason string // "" means the token is valid (200)
+}
+
+func runTokenRows(t *testing.T, ts *testServer, rows []tokenRow) {
+	t.Helper()
+	for _, tt := range rows {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.graphQL(t, publicQuery, bearer(tt.token))
+			if tt.reason == "" {
+				wantStatus(t, r, http.StatusOK)
+				return
+			}
+			challenge := challengeToken
+			if tt.reason == "invalid_header" {
+				challenge = challengeHeader
+			}
+			wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", tt.reason, challenge)
+		})
+	}
+}
+
+// TestAttackTokens: tokens built to get past the validator, against the
+// server with its production defaults.
+func TestAttackTokens(t *testing.T) {
+	ts := startServer(t, nil)
+	is := ts.Issuer
+	key := is.SigningKey()
+	kid := key.KeyID()
+	base := goodClaims(is)
+	good := forge(t, key, base, nil)
+	parts := strings.Split(good, ".")
+	hdr, payload, sig := parts[0], parts[1], parts[2]
+	attacker := attackerKey(t, jwa.RS256)
+	trap := newTrap(t, attacker)
+	payloadJSON, _ := json.Marshal(base)
+	exp := fmt.Sprint(time.Now().Add(time.Hour).Unix())
+	rawClaims := func(extra string) []byte {
+		return []byte(`{"iss":"` + is.URL + `","aud":"` + is.Audience + `","exp":` + exp + extra + `}`)
+	}
+
+	rows := []tokenRow{
+		{"control: a valid token", good, ""},
+
+		// Signature stripping and serialization tricks.
+		{"signature stripped", hdr + "." + payload + ".", "invalid_token"},
+		{"signature stripped, no dot", hdr + "." + payload, "invalid_token"},
+		{"JSON serialization", `{"payload":"` + payload + `","signatures":[{"protected":"` + hdr + `","signature":"` + sig + `"}]}`, "invalid_token"},
+		{"flattened JSON serialization", `{"protected":"` + hdr + `","payload":"` + payload + `","signature":"` + sig + `"}`, "invalid_token"},
+		{"extra segment", good + "." + sig, "invalid_token"},
+		{"JWE-shaped (five segments)", good + ".AAAA.BBBB", "invalid_token"},
+		{"standard base64 characters", hdr + "." + payload + "." + strings.NewReplacer("-", "+", "_", "/").Replace(sig) + "+/", "invalid_token"},
+		{"padding", hdr + "." + payload + "." + sig + "==", "invalid_token"},
+		{"padding on the payload", hdr + "." + payload + "=." + sig, "invalid_token"},
+		{"percent-encoded", hdr + "." + payload + "." + url.QueryEscape(sig+"+"), "invalid_token"},
+		{"tampered payload", hdr + "." + b64.EncodeToString(rawClaims(`,"scope":"read:messages"`)) + "." + sig, "invalid_token"},
+
+		// Key selection.
+		{"signed by another key under the real kid", forge(t, attacker, base, map[string]any{"kid": kid}), "invalid_token"},
+		{"unknown kid", forge(t, attacker, base, nil), "invalid_token"},
+		{"empty kid", forge(t, key, base, map[string]any{"kid": ""}), "invalid_token"},
+		{"no kid", forge(t, key, base, map[string]any{"kid": nil}), "invalid_token"},
+		{"kid path traversal", forge(t, attacker, base, map[string]any{"kid": "../../../../etc/passwd"}), "invalid_token"},
+		{"kid path traversal to /dev/null", forge(t, attacker, base, map[string]any{"kid": "../../../../../../dev/null"}), "invalid_token"},
+		{"kid SQL injection", forge(t, attacker, base, map[string]any{"kid": "' OR 1=1 --"}), "invalid_token"},
+		{"kid command injection", forge(t, attacker, base, map[string]any{"kid": "x|curl 127.0.0.1;$(id)"}), "invalid_token"},
+		{"kid of 4000 bytes", forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 4000)}), "invalid_token"},
+		{"kid of 9000 bytes (over the header cap)", forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 9000)}), "invalid_header"},
+		{"attacker key embedded as jwk", forge(t, attacker, base, map[string]any{"jwk": publicJWK(t, attacker)}), "invalid_token"},
+		{"attacker key as jwk under the real kid", forge(t, attacker, base, map[string]any{"kid": kid, "jwk": publicJWK(t, attacker)}), "invalid_token"},
+		{"jku at the attacker", forge(t, attacker, base, map[string]any{"jku": trap.URL + "/jwks.json"}), "invalid_token"},
+		{"jku at the attacker under the real kid", forge(t, attacker, base, map[string]any{"kid": kid, "jku": trap.URL + "/jwks.json"}), "invalid_token"},
+		{"x5u at the attacker", forge(t, attacker, base, map[string]any{"x5u": trap.URL + "/cert.pem"}), "invalid_token"},
+		{"x5c with the attacker's certificate", forge(t, attacker, base, map[string]any{"x5c": attackerChain(t, attacker)}), "invalid_token"},
+		{"x5c under the real kid", forge(t, attacker, base, map[string]any{"kid": kid, "x5c": attackerChain(t, attacker)}), "invalid_token"},
+		{"ES256 by the attacker under the RSA kid (not an allowed alg)", forge(t, attackerKey(t, jwa.ES256), base, map[string]any{"kid": kid}), "invalid_token"},
+		{"PS256 by the issuer's own key (not an allowed alg)", forge(t, key, base, map[string]any{"alg": "PS256"}), "invalid_token"},
+
+		// Header extensions and typ.
+		{"crit with an unknown name", forge(t, key, base, map[string]any{"crit": []string{"urn:x:policy"}, "urn:x:policy": "allow"}), "invalid_token"},
+		{"crit b64 false", signInput(t, key, `{"alg":"RS256","kid":"`+kid+`","b64":false,"crit":["b64"]}`, payload), "invalid_token"},
+		{"b64 false without crit", signInput(t, key, `{"alg":"RS256","kid":"`+kid+`","b64":false}`, payload), "invalid_token"},
+		{"control: hand-signed", signInput(t, key, `{"alg":"RS256","kid":"`+kid+`"}`, payload), ""},
+		{"typ JWT", forge(t, key, base, map[string]any{"typ": "JWT"}), ""},
+		{"typ at+jwt", forge(t, key, base, map[string]any{"typ": "at+jwt"}), ""},
+		{"typ application/at+jwt", forge(t, key, base, map[string]any{"typ": "application/at+jwt"}), ""},
+		{"typ JWE", forge(t, key, base, map[string]any{"typ": "JWE"}), "invalid_token"},
+		{"typ jose+json", forge(t, key, base, map[string]any{"typ": "jose+json"}), "invalid_token"},
+		{"typ JOSE", forge(t, key, base, map[string]any{"typ": "JOSE"}), "invalid_token"},
+		{"typ dpop+jwt", forge(t, key, base, map[string]any{"typ": "dpop+jwt"}), "invalid_token"},
+		{"typ secevent+jwt", forge(t, key, base, map[string]any{"typ": "secevent+jwt"}), "invalid_token"},
+
+		// Claim types that jwx would coerce.
+		{"exp as a string", forge(t, key, withClaim(base, "exp", "9999999999"), nil), "invalid_claims"},
+		{"exp as a float", forge(t, key, withClaim(base, "exp", float64(time.Now().Add(time.Hour).Unix())+0.25), nil), ""},
+		{"exp as an object", forge(t, key, withClaim(base, "exp", map[string]any{"n": 9999999999}), nil), "invalid_claims"},
+		{"exp as a bool", forge(t, key, withClaim(base, "exp", true), nil), "invalid_claims"},
+		{"exp null", forge(t, key, rawClaims(`,"exp":null`), nil), "invalid_claims"},
+		{"exp string hidden behind EXP", forge(t, key, []byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":"9999999999","EXP":1}`), nil), "invalid_claims"},
+		{"nbf as a string", forge(t, key, withClaim(base, "nbf", "0"), nil), "invalid_claims"},
+		{"iat as a string", forge(t, key, withClaim(base, "iat", "0"), nil), "invalid_claims"},
+		{"aud as a number", forge(t, key, withClaim(base, "aud", 1), nil), "invalid_claims"},
+		{"aud as an object", forge(t, key, withClaim(base, "aud", map[string]any{"0": is.Audience}), nil), "invalid_claims"},
+		{"aud array with a number", forge(t, key, withClaim(base, "aud", []any{is.Audience, 7}), nil), "invalid_claims"},
+		{"aud array with null", forge(t, key, withClaim(base, "aud", []any{nil, is.Audience}), nil), "invalid_claims"},
+		{"iss as an array", forge(t, key, withClaim(base, "iss", []string{is.URL}), nil), "invalid_claims"},
+		{"sub as a number", forge(t, key, withClaim(base, "sub", 42), nil), "invalid_claims"},
+		{"scope as an array", forge(t, key, withClaim(base, "scope", []string{"read:messages"}), nil), "invalid_claims"},
+		{"permissions as a string", forge(t, key, withClaim(base, "permissions", "read:messages"), nil), "invalid_claims"},
+		{"permissions with a number", forge(t, key, withClaim(base, "permissions", []any{"read:messages", 1}), nil), "invalid_claims"},
+		{"permissions with null", forge(t, key, withClaim(base, "permissions", []any{"read:messages", nil}), nil), "invalid_claims"},
+
+		// Size and nesting.
+		{"deeply nested JSON in the payload, attacker-signed", forge(t, attacker, rawClaims(`,"x":`+strings.Repeat("[", 2500)+strings.Repeat("]", 2500)), nil), "invalid_token"},
+		{"deeply nested JSON in the payload, issuer-signed", forge(t, key, rawClaims(`,"x":`+strings.Repeat("[", 2500)+strings.Repeat("]", 2500)), nil), ""},
+		{"deeply nested JSON in the header", rawJWS(`{"alg":"RS256","kid":"`+kid+`","x":`+strings.Repeat(`{"a":`, 800)+`1`+strings.Repeat("}", 800)+`}`, string(payloadJSON), []byte("sig")), "invalid_token"},
+		{"unbalanced JSON in the header", rawJWS(`{"alg":"RS256","kid":"`+kid+`","x":`+strings.Repeat("[", 3000), string(payloadJSON), []byte("sig")), "invalid_token"},
+		{"400 audiences, ours not among them", forge(t, key, withClaim(base, "aud", manyAudiences(400, "")), nil), "invalid_claims"},
+		{"400 audiences, ours last", forge(t, key, withClaim(base, "aud", manyAudiences(400, is.Audience)), nil), ""},
+		{"5000 audiences (over the header cap)", forge(t, key, withClaim(base, "aud", manyAudiences(5000, is.Audience)), nil), "invalid_header"},
+		{"unicode in the token", hdr + "." + payload + ".é" + sig, "invalid_token"},
+		{"unicode kid", forge(t, attacker, base, map[string]any{"kid": "ключ\u202e\ufeff"}), "invalid_token"},
+	}
+	// alg none, every spelling, with an empty and a non-empty signature.
+	for _, alg := range []string{"none", "None", "NONE", "nOnE"} {
+		h := `{"alg":"` + alg + `","typ":"JWT"}`
+		rows = append(rows,
+			tokenRow{"alg " + alg + ", empty signature", rawJWS(h, string(payloadJSON), nil), "invalid_token"},
+			tokenRow{"alg " + alg + ", non-empty signature", rawJWS(h, string(payloadJSON), []byte("x")), "invalid_token"},
+			tokenRow{"alg " + alg + " with the real kid and signature", b64.EncodeToString([]byte(`{"alg":"`+alg+`","kid":"`+kid+`"}`)) + "." + payload + "." + sig, "invalid_token"},
+		)
+	}
+	// HS256/384/512 keyed with the issuer's public key, in every form.
+	for form, secret := range publicForms(t, key) {
+		for _, alg := range []jwa.SignatureAlgorithm{jwa.HS256, jwa.HS384, jwa.HS512} {
+			rows = append(rows, tokenRow{fmt.Sprintf("%s keyed with the public key (%s)", alg, form), hmacWith(t, alg, secret, kid, base), "invalid_token"})
+		}
+	}
+	// The same token spelled with non-zero padding bits.
+	for i, part := range parts {
+		if alt, ok := canonicalSpare(part); ok {
+			q := append([]string(nil), parts...)
+			q[i] = alt
+			rows = append(rows, tokenRow{fmt.Sprintf("non-canonical base64 in segment %d", i), strings.Join(q, "."), "invalid_token"})
+		}
+	}
+
+	runTokenRows(t, ts, rows)
+	if n := trap.hits.Load(); n != 0 {
+		t.Errorf("the attacker's server received %d requests (jku/x5u followed); want 0", n)
+	}
+}
+
+func manyAudiences(n int, last string) []string {
+	aud := make([]string, 0, n+1)
+	for i := range n {
+		aud = append(aud, fmt.Sprintf("a%d", i))
+	}
+	if last != "" {
+		aud = append(aud, last)
+	}
+	return aud
+}
+
+// TestAttackAlgorithmConfusion: with several algorithms allowed, an
+// attacker cannot pick an algorithm that the key named by kid is not for.
+func TestAttackAlgorithmConfusion(t *testing.T) {
+	const algs = "RS256,ES256,PS256,EdDSA"
+	rsaTS := startServer(t, map[string]string{"AUTH0_ALGORITHMS": algs})
+	rsaIs := rsaTS.Issuer
+	ecIs := authtest.NewServer(t, authtest.IssuerOptions{Algorithm: jwa.ES256})
+	ecTS := startServer(t, map[string]string{"AUTH0_ALGORITHMS": algs, "AUTH0_ISSUER_URL": ecIs.URL, "AUTH0_AUDIENCE": ecIs.Audience})
+	ecTS.waitReady(t)
+
+	rsaKid, ecKid := rsaIs.SigningKey().KeyID(), ecIs.SigningKey().KeyID()
+	attRSA, attEC, attEd := attackerKey(t, jwa.RS256), attackerKey(t, jwa.ES256), attackerKey(t, jwa.EdDSA)
+
+	t.Run("RSA issuer", func(t *testing.T) {
+		c := goodClaims(rsaIs)
+		rows := []tokenRow{
+			{"control: RS256", forge(t, rsaIs.SigningKey(), c, nil), ""},
+			{"ES256 under the RSA kid", forge(t, attEC, c, map[string]any{"kid": rsaKid}), "invalid_token"},
+			{"PS256 under the RSA kid", forge(t, attRSA, c, map[string]any{"kid": rsaKid, "alg": "PS256"}), "invalid_token"},
+			{"PS256 by the issuer's RS256 key (key pinned to RS256)", forge(t, rsaIs.SigningKey(), c, map[string]any{"alg": "PS256"}), "invalid_token"},
+			{"EdDSA under the RSA kid", forge(t, attEd, c, map[string]any{"kid": rsaKid}), "invalid_token"},
+		}
+		for form, secret := range publicForms(t, rsaIs.SigningKey()) {
+			rows = append(rows, tokenRow{"HS256 keyed with the RSA key (" + form + ")", hmacWith(t, jwa.HS256, secret, rsaKid, c), "invalid_token"})
+		}
+		runTokenRows(t, rsaTS, rows)
+	})
+
+	t.Run("EC issuer", func(t *testing.T) {
+		c := goodClaims(ecIs)
+		p, _ := json.Marshal(c)
+		h := `{"alg":"ES256","kid":"` + ecKid + `","typ":"JWT"}`
+		n, _ := new(big.Int).SetString("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16)
+		nn := n.FillBytes(make([]byte, 32))
+		rows := []tokenRow{
+			{"control: ES256", forge(t, ecIs.SigningKey(), c, nil), ""},
+			{"RS256 under the EC kid", forge(t, attRSA, c, map[string]any{"kid": ecKid}), "invalid_token"},
+			{"PS256 under the EC kid", forge(t, attRSA, c, map[string]any{"kid": ecKid, "alg": "PS256"}), "invalid_token"},
+			{"EdDSA under the EC kid", forge(t, attEd, c, map[string]any{"kid": ecKid}), "invalid_token"},
+			{"ES256 by the attacker under the EC kid", forge(t, attEC, c, map[string]any{"kid": ecKid}), "invalid_token"},
+			// CVE-2022-21449: r = s = 0 verified any message in Java 15-18.
+			{"psychic signature r=s=0", rawJWS(h, string(p), make([]byte, 64)), "invalid_token"},
+			{"psychic signature r=s=n", rawJWS(h, string(p), append(nn, nn...)), "invalid_token"},
+			{"psychic signature, DER r=s=0", rawJWS(h, string(p), []byte{0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00}), "invalid_token"},
+			{"empty ES256 signature bytes, non-empty segment", rawJWS(h, string(p), []byte{0}), "invalid_token"},
+		}
+		for form, secret := range publicForms(t, ecIs.SigningKey()) {
+			rows = append(rows, tokenRow{"HS256 keyed with the EC key (" + form + ")", hmacWith(t, jwa.HS256, secret, ecKid, c), "invalid_token"})
+		}
+		runTokenRows(t, ecTS, rows)
+	})
+}
+
+// TestAttackScopes: scope checks match whole scopes; and a token never
+// carries more than its issuer signed.
+func TestAttackScopes(t *testing.T) {
+	ts := startServer(t, nil)
+	is := ts.Issuer
+	key := is.SigningKey()
+	for _, tt := range []struct {
+		name  string
+		token string
+	}{
+		{"superstring, prefix and parts of the scope", is.Token(t, authtest.Scope("read:messages_all", "read", "messages", "read:", ":messages", "read:messages:x"))},
+		{"permissions with near misses", is.Token(t, authtest.Permissions("read:messages ", " read:messages", "READ:MESSAGES", "read:message"))},
+		{"SCOPE is not scope", forge(t, key, []byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(time.Now().Add(time.Hour).Unix())+`,"scope":"openid","SCOPE":"read:messages","Permissions":["read:messages"],"ſcope":"read:messages"}`), nil)},
+		{"scope in the header", forge(t, key, goodClaims(is), map[string]any{"scope": "read:messages", "permissions": []string{"read:messages"}})},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.graphQL(t, allFields, bearer(tt.token))
+			wantStatus(t, r, http.StatusOK)
+			body := r.json(t)
+			data := body["data"].(map[string]any)
+			if data["privateMessage"] == nil {
+				t.Errorf("privateMessage is null for a valid token")
+			}
+			if data["scopedMessage"] != nil {
+				t.Errorf("scopedMessage was served: %v", data["scopedMessage"])
+			}
+			wantFieldErrors(t, body, map[string]string{"scopedMessage": "FORBIDDEN"})
+		})
+	}
+}
+
+// rawRequest writes req to the server byte for byte (for what net/http's
+// client refuses to send) and returns the status code.
+func rawRequest(t *testing.T, ts *testServer, req string) int {
+	t.Helper()
+	u, _ := url.Parse(ts.URL)
+	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Logf("write: %v (the server may answer before reading everything)", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the response: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func rawPost(host, headers, body string) string {
+	return "POST /graphql HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nConnection: close\r\n" +
+		headers + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body
+}
+
+// TestAttackHeaders: the Authorization header and the request head.
+func TestAttackHeaders(t *testing.T) {
+	ts := startServer(t, nil)
+	is := ts.Issuer
+	tok := is.Token(t, authtest.Scope("read:messages"))
+	host := strings.TrimSuffix(strings.TrimPrefix(ts.URL, "http://"), "/")
+	body := `{"query":"{ publicMessage { text } privateMessage { text } }"}`
+
+	t.Run("Authorization over MAX_AUTH_HEADER_BYTES", func(t *testing.T) {
+		h := "Bearer " + strings.Repeat("a", 8<<10)
+		r := ts.graphQL(t, publicQuery, h)
+		wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_header", challengeHeader)
+		if !strings.Contains(string(r.Body), "8192") {
+			t.Errorf("refusal does not name the 8192-byte limit: %s", r.Body)
+		}
+	})
+
+	t.Run("headers near MAX_HEADER_BYTES are served", func(t *testing.T) {
+		r := do(t, http.MethodPost, ts.URL+"graphql", body, map[string]string{
+			"Authorization": bearer(tok),
+			"X-Filler":      strings.Repeat("f", 60<<10), // under the 64 KiB default
+		})
+		wantStatus(t, r, http.StatusOK)
+	})
+
+	t.Run("headers over MAX_HEADER_BYTES: 431, never 500", func(t *testing.T) {
+		status := rawRequest(t, ts, rawPost(host, "Authorization: "+bearer(tok)+"\r\nX-Filler: "+strings.Repeat("f", 80<<10)+"\r\n", body))
+		if status != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("Status = %d; want 431", status)
+		}
+	})
+
+	t.Run("Authorization alone over MAX_HEADER_BYTES: 431", func(t *testing.T) {
+		status := rawRequest(t, ts, rawPost(host, "Authorization: Bearer "+strings.Repeat("a", 80<<10)+"\r\n", body))
+		if status != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("Status = %d; want 431", status)
+		}
+	})
+
+	t.Run("two Authorization headers", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Add("Authorization", bearer(tok))
+		req.Header.Add("Authorization", bearer(tok))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantRefusal(t, response{resp.StatusCode, resp.Header, b}, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_header", challengeHeader)
+	})
+
+	t.Run("Authorization and authorization (case variants are one header)", func(t *testing.T) {
+		status := rawRequest(t, ts, rawPost(host, "Authorization: "+bearer(tok)+"\r\nauthorization: Bearer x.y.z\r\n", body))
+		if status != http.StatusUnauthorized {
+			t.Errorf("Status = %d; want 401", status)
+		}
+	})
+
+	t.Run("access_token in the query string is ignored", func(t *testing.T) {
+		for _, u := range []string{
+			ts.URL + "graphql?access_token=" + tok,
+			ts.URL + "graphql?query=" + url.QueryEscape("{ privateMessage { text } }") + "&access_token=" + tok,
+		} {
+			var r response
+			if strings.Contains(u, "query=") {
+				r = do(t, http.MethodGet, u, "", nil)
+			} else {
+				r = do(t, http.MethodPost, u, `{"query":"{ privateMessage { text } }"}`, nil)
+			}
+			wantStatus(t, r, http.StatusOK)
+			got := r.json(t)
+			if data, _ := got["data"].(map[string]any); data["privateMessage"] != nil {
+				t.Errorf("a token in the URL authenticated the request: %s", r.Body)
+			}
+			wantFieldErrors(t, got, map[string]string{"privateMessage": "UNAUTHENTICATED"})
+		}
+	})
+
+	t.Run("access_token in the body is ignored", func(t *testing.T) {
+		r := do(t, http.MethodPost, ts.URL+"graphql", `{"query":"{ privateMessage { text } }","access_token":"`+tok+`","extensions":{"authorization":"Bearer `+tok+`"}}`, nil)
+		wantStatus(t, r, http.StatusOK)
+		wantFieldErrors(t, r.json(t), map[string]string{"privateMessage": "UNAUTHENTICATED"})
+	})
+
+	t.Run("unicode in the Authorization header", func(t *testing.T) {
+		for _, h := range []string{"Bearer " + tok + "é", "Bearer ｔｏｋｅｎ", "Bеarer " + tok /* Cyrillic e */} {
+			r := ts.graphQL(t, publicQuery, h)
+			if r.Status != http.StatusUnauthorized {
+				t.Errorf("%q: Status = %d; want 401", h, r.Status)
+			}
+		}
+	})
+
+	// Control characters never reach the application: net/http answers 400
+	// for an invalid header value. What matters is that it is never 2xx or
+	// 500, and that the server keeps serving.
+	for name, h := range map[string]string{
+		"NUL in the token":       "Bearer " + tok[:10] + "\x00" + tok[10:],
+		"NUL after the token":    "Bearer " + tok + "\x00",
+		"DEL in the token":       "Bearer " + tok + "\x7f",
+		"vertical tab separator": "Bearer\v" + tok,
+	} {
+		t.Run(name, func(t *testing.T) {
+			status := rawRequest(t, ts, rawPost(host, "Authorization: "+h+"\r\n", body))
+			if status != http.StatusBadRequest {
+				t.Errorf("Status = %d; want 400 from net/http", status)
+			}
+		})
+	}
+	t.Run("still serving", func(t *testing.T) {
+		wantStatus(t, ts.graphQL(t, allFields, bearer(tok)), http.StatusOK)
+	})
+}
+
+// TestAttackAuthHeaderCap: MAX_AUTH_HEADER_BYTES is honoured and named.
+func TestAttackAuthHeaderCap(t *testing.T) {
+	ts := startServer(t, map[string]string{"MAX_AUTH_HEADER_BYTES": "1024"})
+	tok := ts.Issuer.Token(t)
+	if len(tok) > 1024-len("Bearer ") {
+		t.Fatalf("test token of %d bytes does not fit the cap", len(tok))
+	}
+	wantStatus(t, ts.graphQL(t, publicQuery, bearer(tok)), http.StatusOK)
+	r := ts.graphQL(t, publicQuery, bearer(tok+strings.Repeat("A", 1025-len(tok)-len("Bearer "))))
+	wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_header", challengeHeader)
+	if !strings.Contains(string(r.Body), "1024") {
+		t.Errorf("refusal does not name the 1024-byte limit: %s", r.Body)
+	}
+}
+
+// graphiQLIntrospection is getIntrospectionQuery() of graphql-js 16.15
+// with its defaults (descriptions, typeDepth 9): what GraphiQL and most
+// tools send. The default limits must let it through.
+const graphiQLIntrospection = `
+    query IntrospectionQuery {
+      __schema {
+        queryType { name kind }
+        mutationType { name kind }
+        subscriptionType { name kind }
+        types {
+          ...FullType
+        }
+        directives {
+          name
+          description
+          locations
+          args {
+            ...InputValue
+          }
+        }
+      }
+    }
+
+    fragment FullType on __Type {
+      kind
+      name
+      description
+      fields(includeDeprecated: true) {
+        name
+        description
+        args {
+          ...InputValue
+        }
+        type {
+          ...TypeRef
+        }
+        isDeprecated
+        deprecationReason
+      }
+      inputFields {
+        ...InputValue
+      }
+      interfaces {
+        ...TypeRef
+      }
+      enumValues(includeDeprecated: true) {
+        name
+        description
+        isDeprecated
+        deprecationReason
+      }
+      possibleTypes {
+        ...TypeRef
+      }
+    }
+
+    fragment InputValue on __InputValue {
+      name
+      description
+      type { ...TypeRef }
+      defaultValue
+    }
+
+    fragment TypeRef on __Type {
+      kind
+      name
+      ofType {
+        name
+        kind
+        ofType {
+          name
+          kind
+          ofType {
+            name
+            kind
+            ofType {
+              name
+              kind
+              ofType {
+                name
+                kind
+                ofType {
+                  name
+                  kind
+                  ofType {
+                    name
+                    kind
+                    ofType {
+                      name
+                      kind
+                      ofType {
+                        name
+                        kind
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+`
+
+// graphiQLIntrospectionAll is the same with the options GraphiQL can turn
+// on (inputValueDeprecation, schemaDescription).
+const graphiQLIntrospectionAll = `query IntrospectionQuery { __schema { description queryType { name kind } mutationType { name kind } subscriptionType { name kind } types { ...FullType } directives { name description locations args(includeDeprecated: true) { ...InputValue } } } } fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description args(includeDeprecated: true) { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason } inputFields(includeDeprecated: true) { ...InputValue } interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } } fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue isDeprecated deprecationReason } fragment TypeRef on __Type { kind name ofType { name kind ofType { name kind ofType { name kind ofType { name kind ofType { name kind ofType { name kind ofType { name kind ofType { name kind ofType { name kind } } } } } } } } } }`
+
+// fragmentBomb is n fragments each spreading the next twice: 2^n leaves
+// once expanded, from a few hundred bytes.
+func fragmentBomb(n int, on, root, leaf string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "query { %s }\n", strings.ReplaceAll(root, "@", "...F0"))
+	for i := range n {
+		fmt.Fprintf(&b, "fragment F%d on %s { ...F%d ...F%d }\n", i, on, i+1, i+1)
+	}
+	fmt.Fprintf(&b, "fragment F%d on %s { %s }\n", n, on, leaf)
+	return b.String()
+}
+
+// nestedOfType is { __type(name: "Query") { fields { type { ofType { ... } } } } }
+// with the ofType chain n deep: a valid query of depth n+4.
+func nestedOfType(n int) string {
+	return `{ __type(name: "Query") { fields { type { ` + strings.Repeat("ofType { ", n) + "name" + strings.Repeat(" }", n) + " } } } }"
+}
+
+// postRaw posts body as is, with an optional Authorization header.
+func postRaw(t *testing.T, ts *testServer, body, authorization string) response {
+	t.Helper()
+	return do(t, http.MethodPost, ts.URL+"graphql", body, map[string]string{"Authorization": authorization})
+}
+
+// wantGraphQLError checks a request refused as a whole with one of codes
+// (none of the data it asked for).
+func wantGraphQLError(t *testing.T, r response, status int, codes ...string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("Status = %d; want %d\nbody: %.500s", r.Status, status, r.Body)
+	}
+	var body struct {
+		Data   map[string]any `json:"data"`
+		Errors []struct {
+			Message    string         `json:"message"`
+			Extensions map[string]any `json:"extensions"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		t.Fatalf("body: %v\n%.500s", err, r.Body)
+	}
+	if len(body.Data) != 0 {
+		t.Errorf("refused operation returned data: %.300s", r.Body)
+	}
+	if len(body.Errors) == 0 {
+		t.Fatalf("no errors: %.300s", r.Body)
+	}
+	got, _ := body.Errors[0].Extensions["code"].(string)
+	for _, c := range codes {
+		if got == c {
+			return
+		}
+	}
+	t.Errorf("extensions.code = %q (%s); want one of %v", got, body.Errors[0].Message, codes)
+}
+
+func timed(f func()) time.Duration {
+	start := time.Now()
+	f()
+	return time.Since(start)
+}
+
+// TestAttackGraphQLLimits: operations too big to run are refused before
+// any resolver, cheaply; the introspection query tools send is not.
+func TestAttackGraphQLLimits(t *testing.T) {
+	ts := startServer(t, map[string]string{"GRAPHQL_INTROSPECTION": "true"})
+	tok := ts.Issuer.Token(t, authtest.Scope("read:messages"))
+
+	t.Run("GraphiQL's introspection query passes every default limit", func(t *testing.T) {
+		for name, q := range map[string]string{"defaults": graphiQLIntrospection, "all options": graphiQLIntrospectionAll} {
+			r := ts.graphQL(t, q, bearer(tok))
+			wantStatus(t, r, http.StatusOK)
+			body := r.json(t)
+			if errs, ok := body["errors"]; ok {
+				t.Fatalf("%s: errors = %v", name, errs)
+			}
+			schema, _ := body["data"].(map[string]any)["__schema"].(map[string]any)
+			if types, _ := schema["types"].([]any); len(types) < 10 {
+				t.Errorf("%s: introspection returned %d types", name, len(types))
+			}
+		}
+	})
+
+	t.Run("deeper than GRAPHQL_MAX_DEPTH (default 15)", func(t *testing.T) {
+		wantStatus(t, ts.graphQL(t, nestedOfType(11), ""), http.StatusOK) // depth 15
+		wantGraphQLError(t, ts.graphQL(t, nestedOfType(12), ""), http.StatusUnprocessableEntity, "DEPTH_LIMIT_EXCEEDED")
+		wantGraphQLError(t, ts.graphQL(t, nestedOfType(200), ""), http.StatusUnprocessableEntity, "DEPTH_LIMIT_EXCEEDED")
+	})
+
+	t.Run("more aliases than GRAPHQL_MAX_FIELDS (default 500)", func(t *testing.T) {
+		aliases := func(n int) string {
+			var b strings.Builder
+			b.WriteString("{")
+			for i := range n {
+				fmt.Fprintf(&b, " a%d: __typename", i)
+			}
+			return b.String() + " }"
+		}
+		wantStatus(t, ts.graphQL(t, aliases(500), ""), http.StatusOK)
+		wantGraphQLError(t, ts.graphQL(t, aliases(501), ""), http.StatusUnprocessableEntity, "FIELD_LIMIT_EXCEEDED")
+		wantGraphQLError(t, ts.graphQL(t, strings.Replace(aliases(300), "__typename", "publicMessage { text }", -1), ""), http.StatusUnprocessableEntity, "FIELD_LIMIT_EXCEEDED")
+	})
+
+	t.Run("fragment bomb: 20 levels, answered at once", func(t *testing.T) {
+		var r response
+		took := timed(func() { r = ts.graphQL(t, fragmentBomb(20, "Query", "@", "publicMessage { text }"), "") })
+		wantGraphQLError(t, r, http.StatusUnprocessableEntity, "FIELD_LIMIT_EXCEEDED")
+		if took > 2*time.Second {
+			t.Errorf("fragment bomb took %s", took)
+		}
+	})
+
+	// gqlparser's MaxIntrospectionDepth rule re-walks a fragment at every
+	// spread, so the same bomb under __type costs 2^n to 4^n before our
+	// limits run (introspection on or off): 21 levels, a 1 KiB request, take
+	// about a second without -race, 5 s with it; 30 levels, hours. With a
+	// linear check it is as cheap as the bomb above.
+	t.Run("fragment bomb under __type: answered at once", func(t *testing.T) {
+		var r response
+		took := timed(func() {
+			r = ts.graphQL(t, fragmentBomb(21, "__Type", `__type(name: "Query") { @ }`, "name"), "")
+		})
+		if took > 500*time.Millisecond {
+			t.Errorf("a 21-level fragment bomb under __type took %s to refuse (exponential validation, see above)", took)
+		}
+		wantGraphQLError(t, r, http.StatusUnprocessableEntity, "FIELD_LIMIT_EXCEEDED", "GRAPHQL_VALIDATION_FAILED")
+	})
+
+	t.Run("fragment cycle", func(t *testing.T) {
+		q := "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }"
+		wantGraphQLError(t, ts.graphQL(t, q, ""), http.StatusUnprocessableEntity, "GRAPHQL_VALIDATION_FAILED")
+	})
+
+	t.Run("nested introspection lists", func(t *testing.T) {
+		q := `{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }`
+		r := ts.graphQL(t, q, "")
+		// graph/limits.go answers; gqlparser's own (exponential) rule is
+		// removed, see graph.validationRules.
+		wantGraphQLError(t, r, http.StatusUnprocessableEntity, "INTROSPECTION_DEPTH_EXCEEDED")
+		if !strings.Contains(strings.ToLower(string(r.Body)), "introspection") {
+			t.Errorf("refusal does not say why: %s", r.Body)
+		}
+	})
+
+	t.Run("more tokens than GRAPHQL_MAX_TOKENS (default 5000)", func(t *testing.T) {
+		q := "{" + strings.Repeat(" __typename", 5001) + " }"
+		r := ts.graphQL(t, q, "")
+		wantGraphQLError(t, r, http.StatusUnprocessableEntity, "GRAPHQL_PARSE_FAILED")
+		if !strings.Contains(string(r.Body), "token limit") {
+			t.Errorf("refusal does not name the token limit: %s", r.Body)
+		}
+	})
+
+	t.Run("batched array body", func(t *testing.T) {
+		for _, body := range []string{`[{"query":"{ publicMessage { text } }"},{"query":"{ publicMessage { text } }"}]`, " \n\t[]"} {
+			wantGraphQLError(t, postRaw(t, ts, body, ""), http.StatusBadRequest, "BATCHING_NOT_SUPPORTED")
+		}
+	})
+
+	t.Run("body over MAX_BODY_BYTES (default 1 MiB)", func(t *testing.T) {
+		pad := `{"query":"{ publicMessage { text } }","variables":{"pad":"` + strings.Repeat("p", 1<<20) + `"}}`
+		wantGraphQLError(t, postRaw(t, ts, pad, ""), http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE")
+		// Without Content-Length (chunked), the cap holds while reading.
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"graphql", io.MultiReader(strings.NewReader(pad)))
+		req.Header.Set("Content-Type", "application/json")
+		req.ContentLength = -1
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantGraphQLError(t, response{resp.StatusCode, resp.Header, b}, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE")
+	})
+}
+
+// TestAttackGraphQLLimitsConfigured: each limit follows its variable, and
+// introspection is off by default in production.
+func TestAttackGraphQLLimitsConfigured(t *testing.T) {
+	ts := startServer(t, map[string]string{
+		"GRAPHQL_MAX_DEPTH":  "1",
+		"GRAPHQL_MAX_FIELDS": "3",
+		"GRAPHQL_MAX_TOKENS": "100",
+		"MAX_BODY_BYTES":     "1024",
+	})
+
+	wantStatus(t, ts.graphQL(t, `{ __typename }`, ""), http.StatusOK)
+	wantGraphQLError(t, ts.graphQL(t, publicQuery, ""), http.StatusUnprocessableEntity, "DEPTH_LIMIT_EXCEEDED")
+	wantStatus(t, ts.graphQL(t, `{ a: __typename b: __typename c: __typename }`, ""), http.StatusOK)
+	wantGraphQLError(t, ts.graphQL(t, `{ a: __typename b: __typename c: __typename d: __typename }`, ""), http.StatusUnprocessableEntity, "FIELD_LIMIT_EXCEEDED")
+	wantGraphQLError(t, ts.graphQL(t, "{"+strings.Repeat(" x", 100)+" }", ""), http.StatusUnprocessableEntity, "GRAPHQL_PARSE_FAILED")
+
+	body := func(n int) string {
+		b := `{"query":"{ __typename }","variables":{"p":"`
+		return b + strings.Repeat("p", n-len(b)-3) + `"}}`
+	}
+	wantStatus(t, postRaw(t, ts, body(1024), ""), http.StatusOK)
+	wantGraphQLError(t, postRaw(t, ts, body(1025), ""), http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE")
+
+	t.Run("introspection is off by default in production", func(t *testing.T) {
+		for _, q := range []string{`{ __schema { types { name } } }`, `{ __type(name: "Query") { name } }`, graphiQLIntrospection} {
+			r := ts.graphQL(t, q, "")
+			// (The full introspection query is over this server's 1 KiB MAX_BODY_BYTES.)
+			if len(q) < 1000 && (r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "introspection is disabled")) {
+				t.Errorf("disabled introspection: want 422 naming it, got %d %.300s", r.Status, r.Body)
+			}
+			if r.Status == http.StatusOK {
+				var body struct {
+					Data   map[string]any `json:"data"`
+					Errors []any          `json:"errors"`
+				}
+				_ = json.Unmarshal(r.Body, &body)
+				if body.Data["__schema"] != nil || body.Data["__type"] != nil || len(body.Errors) == 0 {
+					t.Errorf("introspection answered: %.300s", r.Body)
+				}
+			}
+			if r.Status >= 500 {
+				t.Errorf("Status = %d", r.Status)
+			}
+			for _, leak := range []string{`"Message"`, `"scopedMessage"`, `"fields"`} {
+				if strings.Contains(string(r.Body), leak) {
+					t.Errorf("response leaks the schema (%s): %.300s", leak, r.Body)
+				}
+			}
+		}
+	})
+}
+
+// TestAbuseWhileServing: while two clients flood the server with requests
+// that are expensive to refuse, a normal client is served every time, and
+// random key IDs cost the issuer a bounded number of JWKS requests.
+func TestAbuseWhileServing(t *testing.T) {
+	const (
+		flood      = 2 * time.Second
+		refetch    = 500 * time.Millisecond
+		maxFlood   = 3000 // requests, whichever comes first
+		maxBody    = 64 << 10
+		perRequest = 5 * time.Second
+	)
+	ts := startServer(t, map[string]string{
+		"JWKS_REFETCH_INTERVAL": refetch.String(),
+		"MAX_BODY_BYTES":        fmt.Sprint(maxBody),
+	})
+	is := ts.Issuer
+	good := is.Token(t, authtest.Scope("read:messages"))
+	bomb, _ := json.Marshal(map[string]string{"query": fragmentBomb(20, "Query", "@", "publicMessage { text }")})
+	oversized := `{"query":"{ __typename }","variables":{"p":"` + strings.Repeat("p", maxBody) + `"}}`
+	claims, _ := json.Marshal(goodClaims(is))
+	jwksBefore := is.JWKSRequests()
+
+	var sent atomic.Int64
+	var mu sync.Mutex
+	statuses := map[string]map[int]int{}
+	deadline := time.Now().Add(flood)
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Go(func() {
+			client := &http.Client{Timeout: perRequest}
+			for i := 0; time.Now().Before(deadline) && sent.Add(1) <= maxFlood; i++ {
+				var kind, body, authz string
+				switch i % 4 {
+				case 0:
+					kind, body = "fragment bomb", string(bomb)
+				case 1:
+					kind, body = "random kid", `{"query":"{ publicMessage { text } }"}`
+					// An allowed alg and a kid never seen: the signature is
+					// not even looked at before the key lookup.
+					authz = bearer(rawJWS(fmt.Sprintf(`{"alg":"RS256","typ":"JWT","kid":"random-%d-%d"}`, g, i), string(claims), make([]byte, 256)))
+				case 2:
+					kind, body = "oversized body", oversized
+				case 3:
+					kind, body = "alg none", `{"query":"{ publicMessage { text } }"}`
+					authz = bearer(rawJWS(`{"alg":"none"}`, `{"scope":"read:messages"}`, nil))
+				}
+				req, _ := http.NewRequest(http.MethodPost, ts.URL+"graphql", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				if authz != "" {
+					req.Header.Set("Authorization", authz)
+				}
+				status := -1 // transport error
+				if resp, err := client.Do(req); err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					status = resp.StatusCode
+				}
+				mu.Lock()
+				if statuses[kind] == nil {
+					statuses[kind] = map[int]int{}
+				}
+				statuses[kind][status]++
+				mu.Unlock()
+			}
+		})
+	}
+
+	// The normal client, meanwhile.
+	client := &http.Client{Timeout: perRequest}
+	served, slowest := 0, time.Duration(0)
+	for time.Now().Before(deadline) {
+		var r response
+		took := timed(func() {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"graphql", strings.NewReader(`{"query":"{ scopedMessage { text } }"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", bearer(good))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("normal client: %v", err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			r = response{resp.StatusCode, resp.Header, b}
+		})
+		slowest = max(slowest, took)
+		wantStatus(t, r, http.StatusOK)
+		if data, _ := r.json(t)["data"].(map[string]any); data["scopedMessage"] == nil {
+			t.Fatalf("normal client not served: %s", r.Body)
+		}
+		served++
+		time.Sleep(20 * time.Millisecond)
+	}
+	wg.Wait()
+
+	t.Logf("flood: %d requests %v; normal client: %d served, slowest %s", sent.Load(), statuses, served, slowest)
+	if served < 3 {
+		t.Errorf("the normal client got only %d answers in %s", served, flood)
+	}
+	want := map[string]int{"fragment bomb": 422, "random kid": 401, "oversized body": 413, "alg none": 401}
+	for kind, byStatus := range statuses {
+		for status, n := range byStatus {
+			if status != want[kind] && status != -1 {
+				t.Errorf("%s: %d answers with status %d; want %d", kind, n, status, want[kind])
+			}
+		}
+		if byStatus[want[kind]] == 0 {
+			t.Errorf("%s: never refused as expected (%v)", kind, byStatus)
+		}
+	}
+	// Random kids: at most one refetch per JWKS_REFETCH_INTERVAL.
+	fetches := is.JWKSRequests() - jwksBefore
+	if limit := int64(flood/refetch) + 3; fetches > limit {
+		t.Errorf("random kids caused %d JWKS requests in %s; want at most %d", fetches, flood, limit)
+	}
+	if fetches == 0 {
+		t.Errorf("random kids never triggered a refetch (rotation would never be picked up)")
+	}
+}
