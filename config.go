@@ -43,6 +43,7 @@ type config struct {
 	JWKSMaxBytes     int64
 
 	MaxAuthHeaderBytes int
+	TokenCacheSize     int
 	MaxHeaderBytes     int
 	MaxBodyBytes       int64
 	ReadHeaderTimeout  time.Duration
@@ -74,6 +75,7 @@ const (
 	defaultPort              = 8080
 	defaultOrigin            = "http://localhost:4040"
 	defaultDevAudience       = "https://graphql-api.dev.local"
+	defaultTokenCacheSize    = 10000
 	defaultMaxHeaderBytes    = 64 << 10
 	defaultMaxBodyBytes      = 1 << 20
 	defaultReadHeaderTimeout = 5 * time.Second
@@ -122,6 +124,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		JWKSMaxBytes:     int64(e.int("JWKS_MAX_BYTES", jwks.DefaultMaxBytes, 1<<10, 16<<20)),
 
 		MaxAuthHeaderBytes: e.int("MAX_AUTH_HEADER_BYTES", auth.DefaultMaxHeaderBytes, 256, 1<<20),
+		TokenCacheSize:     e.int("TOKEN_CACHE_SIZE", defaultTokenCacheSize, 0, 10_000_000),
 		MaxHeaderBytes:     e.int("MAX_HEADER_BYTES", defaultMaxHeaderBytes, 4<<10, 8<<20),
 		MaxBodyBytes:       int64(e.int("MAX_BODY_BYTES", defaultMaxBodyBytes, 1<<10, 64<<20)),
 		ReadHeaderTimeout:  e.duration("READ_HEADER_TIMEOUT", defaultReadHeaderTimeout, 100*time.Millisecond, 5*time.Minute),

@@ -95,6 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Audience:      cfg.Audience,
 		Algorithms:    cfg.Algorithms,
 		MaxTokenBytes: cfg.MaxAuthHeaderBytes,
+		CacheSize:     cfg.TokenCacheSize,
 	}, keys)
 	if err != nil {
 		return err

@@ -32,13 +32,17 @@ type Config struct {
 	Algorithms    []jwa.SignatureAlgorithm // allowed token algorithms; nil means RS256
 	ClockSkew     time.Duration            // 0 means MaxClockSkew; larger values are refused
 	MaxTokenBytes int                      // 0 means DefaultMaxTokenBytes
-	Now           func() time.Time         // nil means time.Now
+	// CacheSize is how many validated tokens are remembered so that a token
+	// sent again is not verified again (see tokenCache); 0 disables.
+	CacheSize int
+	Now       func() time.Time // nil means time.Now
 }
 
 // Validator checks access tokens against one issuer and audience.
 type Validator struct {
-	cfg  Config
-	keys *jwks.Cache
+	cfg   Config
+	keys  *jwks.Cache
+	cache *tokenCache // nil when disabled
 }
 
 // AllowedAlgorithms are the algorithms Config.Algorithms may list: the
@@ -84,7 +88,7 @@ func NewValidator(cfg Config, keys *jwks.Cache) (*Validator, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Validator{cfg: cfg, keys: keys}, nil
+	return &Validator{cfg: cfg, keys: keys, cache: newTokenCache(cfg.CacheSize)}, nil
 }
 
 // Ready reports whether the validator has keys to verify tokens with.
@@ -100,15 +104,28 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	if err := checkCompact(raw, v.cfg.MaxTokenBytes); err != nil {
 		return nil, &Error{Reason: ReasonInvalidToken, Err: err}
 	}
+	now := v.cfg.Now()
+	if c, ok := v.cache.get(raw, now, v.keys.Has); ok {
+		return c, nil
+	}
+	var kid string
 	payload, err := jws.Verify([]byte(raw), jws.WithCompact(), jws.WithContext(ctx),
-		jws.WithKeyProvider(jws.KeyProviderFunc(v.fetchKey)))
+		jws.WithKeyProvider(jws.KeyProviderFunc(func(ctx context.Context, sink jws.KeySink, sig *jws.Signature, msg *jws.Message) error {
+			kid = sig.ProtectedHeaders().KeyID()
+			return v.fetchKey(ctx, sink, sig, msg)
+		})))
 	if err != nil {
 		if errors.Is(err, jwks.ErrNotReady) {
 			return nil, v.unavailable(err)
 		}
 		return nil, &Error{Reason: ReasonInvalidToken, Err: err}
 	}
-	return v.claims(payload)
+	claims, err := v.claims(payload)
+	if err != nil {
+		return nil, err
+	}
+	v.cache.put(raw, kid, claims, now)
+	return claims, nil
 }
 
 func (v *Validator) unavailable(err error) *Error {

@@ -117,6 +117,17 @@ func setDefault[T comparable](v *T, def T) {
 // Ready reports whether a key set has been loaded.
 func (c *Cache) Ready() bool { return c.keys.Load() != nil }
 
+// Has reports whether the current key set holds a usable key with kid,
+// without fetching.
+func (c *Cache) Has(kid string) bool {
+	keys := c.keys.Load()
+	if keys == nil {
+		return false
+	}
+	_, ok := (*keys)[kid]
+	return ok
+}
+
 // RetryAfter is how long a client should wait before trying again while the
 // cache is not ready: the time until the next fetch attempt, at least a second.
 func (c *Cache) RetryAfter() time.Duration {
