@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/devmode"
 	"github.com/authgql/server/graph"
+	"github.com/authgql/server/jsonhttp"
 	"github.com/authgql/server/playground"
 )
 
@@ -50,17 +50,17 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg config, v *auth.Vali
 	mux.Handle("GET /playground/", pg)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		jsonhttp.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !v.Ready() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "waiting for the issuer's signing keys"})
+			jsonhttp.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "waiting for the issuer's signing keys"})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		jsonhttp.Write(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"code": "not_found", "description": "No route for " + r.URL.Path})
+		jsonhttp.Write(w, http.StatusNotFound, map[string]string{"code": "not_found", "description": "No route for " + r.URL.Path})
 	})
 }
 
@@ -77,15 +77,8 @@ func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 				return
 			}
 			logger.ErrorContext(r.Context(), "handler panic", "panic", fmt.Sprint(p), "path", r.URL.Path, "stack", string(debug.Stack()))
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "internal_error", "description": "internal server error"})
+			jsonhttp.Write(w, http.StatusInternalServerError, map[string]string{"code": "internal_error", "description": "internal server error"})
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
 }

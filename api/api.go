@@ -8,12 +8,12 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/jsonhttp"
 	"github.com/authgql/server/messages"
 )
 
@@ -38,13 +38,13 @@ func Register(mux *http.ServeMux, authn func(http.Handler) http.Handler) {
 	mux.Handle("/api/messages/admin", get(guarded(ScopeReadAdminMessages, map[string]string{"text": messages.HelloAdmin})))
 
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, problem(r, "not_found", "No route for "+r.URL.Path, "Not Found"))
+		jsonhttp.Write(w, http.StatusNotFound, problem(r, "not_found", "No route for "+r.URL.Path, "Not Found"))
 	}))
 }
 
 func reply(body any) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, body)
+		jsonhttp.Write(w, http.StatusOK, body)
 	})
 }
 
@@ -54,7 +54,7 @@ func require(scope string, body any) http.Handler {
 			WriteError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, body)
+		jsonhttp.Write(w, http.StatusOK, body)
 	})
 }
 
@@ -64,7 +64,7 @@ func get(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeJSON(w, http.StatusMethodNotAllowed, problem(r, "method_not_allowed", r.Method+" is not allowed here; use GET", "Method Not Allowed"))
+			jsonhttp.Write(w, http.StatusMethodNotAllowed, problem(r, "method_not_allowed", r.Method+" is not allowed here; use GET", "Method Not Allowed"))
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -82,7 +82,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		code = string(authErr.Reason)
 	}
 	auth.SetHeaders(w.Header(), err)
-	writeJSON(w, resp.Status, problem(r, code, resp.Description, resp.Message))
+	jsonhttp.Write(w, resp.Status, problem(r, code, resp.Description, resp.Message))
 }
 
 func problem(r *http.Request, code, description, message string) map[string]string {
@@ -91,11 +91,4 @@ func problem(r *http.Request, code, description, message string) map[string]stri
 		body["message"] = message
 	}
 	return body
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
 }

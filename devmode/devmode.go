@@ -9,7 +9,6 @@
 package devmode
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/authgql/server/auth/authtest"
+	"github.com/authgql/server/jsonhttp"
 )
 
 // Token lifetimes.
@@ -85,7 +85,7 @@ func (d *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("expires_in"); s != "" {
 		secs, err := strconv.Atoi(s)
 		if err != nil || secs < 1 || time.Duration(secs)*time.Second > MaxLifetime {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"code": "invalid_request",
+			jsonhttp.Write(w, http.StatusBadRequest, map[string]string{"code": "invalid_request",
 				"description": fmt.Sprintf("expires_in must be a number of seconds from 1 to %d", int(MaxLifetime/time.Second))})
 			return
 		}
@@ -93,13 +93,13 @@ func (d *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, err := d.Mint(scopes, lifetime)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "internal_error", "description": "could not mint a token"})
+		jsonhttp.Write(w, http.StatusInternalServerError, map[string]string{"code": "internal_error", "description": "could not mint a token"})
 		return
 	}
 	if scopes == nil {
 		scopes = d.scopes
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	jsonhttp.Write(w, http.StatusOK, map[string]any{
 		"access_token": tok,
 		"token_type":   "Bearer",
 		"expires_in":   int(lifetime / time.Second),
@@ -119,18 +119,11 @@ func loopbackOnly(h http.Handler) http.Handler {
 		host = strings.Trim(host, "[]")
 		ip, err := netip.ParseAddr(host)
 		if !strings.EqualFold(host, "localhost") && (err != nil || !ip.IsLoopback()) {
-			writeJSON(w, http.StatusForbidden, map[string]string{"code": "forbidden", "description": "development tokens are served to localhost only"})
+			jsonhttp.Write(w, http.StatusForbidden, map[string]string{"code": "forbidden", "description": "development tokens are served to localhost only"})
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
 }
 
 // PrintBanner tells the developer, loudly, that this is development mode,
