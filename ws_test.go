@@ -80,6 +80,7 @@ func TestWebSocketAuth(t *testing.T) {
 		{"invalid token, graphql-transport-ws", false, map[string]any{"authorization": bearer("not.a.jwt")}, 4403},
 		{"expired token, graphql-transport-ws", false, map[string]any{"authorization": bearer(expired)}, 4403},
 		{"malformed header, graphql-transport-ws", false, map[string]any{"authorization": "Bearer a b"}, 4403},
+		{"authorization not a string", false, map[string]any{"authorization": 42}, 4403},
 		{"invalid token, graphql-ws", true, map[string]any{"authorization": bearer("not.a.jwt")}, 4401},
 		{"expired token, graphql-ws", true, map[string]any{"authorization": expired}, 4401},
 	} {

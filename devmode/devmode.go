@@ -110,11 +110,11 @@ func (d *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 // loopbackOnly refuses requests whose Host is not a loopback name: the
 // server listens on loopback already, and this also stops a web page that
 // rebinds its own DNS name to 127.0.0.1 from collecting tokens.
-func loopbackOnly(h http.Handler) http.Handler {
+func loopbackOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
+		if name, _, err := net.SplitHostPort(host); err == nil {
+			host = name
 		}
 		host = strings.Trim(host, "[]")
 		ip, err := netip.ParseAddr(host)
@@ -122,7 +122,7 @@ func loopbackOnly(h http.Handler) http.Handler {
 			jsonhttp.Write(w, http.StatusForbidden, map[string]string{"code": "forbidden", "description": "development tokens are served to localhost only"})
 			return
 		}
-		h.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
 

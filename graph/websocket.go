@@ -61,14 +61,17 @@ func websocketTransport(opts Options) transport.Websocket {
 // loaded yet.
 func initConnection(v *auth.Validator, maxHeaderBytes int) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		raw := strings.TrimSpace(payload.Authorization())
-		if raw == "" {
+		raw, err := initAuthorization(payload)
+		if err == nil && raw == "" {
 			return ctx, nil, nil
 		}
-		if scheme, _, _ := strings.Cut(raw, " "); !strings.EqualFold(scheme, "Bearer") {
-			raw = "Bearer " + raw
+		var token string
+		if err == nil {
+			if scheme, _, _ := strings.Cut(raw, " "); !strings.EqualFold(scheme, "Bearer") {
+				raw = "Bearer " + raw
+			}
+			token, err = auth.ParseAuthorization(raw, maxHeaderBytes)
 		}
-		token, err := auth.ParseAuthorization(raw, maxHeaderBytes)
 		var claims *auth.Claims
 		if err == nil {
 			claims, err = v.Validate(ctx, token)
@@ -93,6 +96,26 @@ func initConnection(v *auth.Validator, maxHeaderBytes int) transport.WebsocketIn
 		ctx = transport.AppendCloseReason(ctx, reason[:min(len(reason), maxCloseReasonBytes)])
 		return ctx, nil, errors.New(resp.Description)
 	}
+}
+
+// initAuthorization returns the payload's "Authorization" (or
+// "authorization") entry. A present entry that is not a string is a
+// malformed header, not an anonymous connection.
+func initAuthorization(p transport.InitPayload) (string, error) {
+	for _, key := range []string{"Authorization", "authorization"} {
+		v, ok := p[key]
+		if !ok || v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", &auth.Error{Reason: auth.ReasonInvalidHeader, Detail: "connection_init authorization must be a string"}
+		}
+		if s = strings.TrimSpace(s); s != "" {
+			return s, nil
+		}
+	}
+	return "", nil
 }
 
 // checkOrigin guards WebSocket upgrades against cross-site WebSocket
