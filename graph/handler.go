@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -87,14 +88,17 @@ func NewHandler(opts Options) (http.Handler, error) {
 		return nil, errors.New("graph: limits must not be negative")
 	}
 
-	es := NewExecutableSchema(Config{
+	return newHandler(NewExecutableSchema(Config{
 		Resolvers: &Resolver{Hub: opts.Hub, Logger: opts.Logger},
 		Directives: DirectiveRoot{
 			Public:   auth.Public,
 			Auth:     auth.Authenticated,
 			HasScope: auth.HasScope,
 		},
-	})
+	}), opts)
+}
+
+func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error) {
 	if err := auth.CheckSchema(es.Schema()); err != nil {
 		return nil, err
 	}
