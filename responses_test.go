@@ -135,6 +135,15 @@ func TestNoKeysYet(t *testing.T) {
 		t.Errorf("readyz = %d while no keys; want 503", r.Status)
 	}
 
+	// Over WebSocket the same refusal is close code 1013, "try again later".
+	c, _, err := dialWS(t, ts, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.init(t, map[string]any{"authorization": bearer(is.Token(t))}); closeStatus(err) != 1013 {
+		t.Errorf("connection_init while no keys: %v; want close 1013", err)
+	}
+
 	// The issuer comes back: the background retry picks the keys up.
 	is.SetDown(false)
 	ts.waitReady(t)

@@ -57,9 +57,10 @@ type Options struct {
 }
 
 // NewHandler returns the GraphQL endpoint. It refuses a schema that breaks
-// default deny (see auth.CheckSchema). Authentication is not its job: wrap
-// it in auth.Middleware, which puts the claims the directives read in the
-// request context.
+// default deny (see auth.CheckSchema). HTTP requests are authenticated
+// outside it: wrap it in auth.Middleware, which puts the claims the
+// directives read in the request context. WebSocket connections
+// authenticate inside it, at connection_init, with Options.Validator.
 func NewHandler(opts Options) (http.Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -69,15 +70,9 @@ func NewHandler(opts Options) (http.Handler, error) {
 	setDefault(&opts.MaxFields, DefaultMaxFields)
 	setDefault(&opts.ParserTokenLimit, DefaultParserTokenLimit)
 	setDefault(&opts.QueryCacheSize, DefaultQueryCacheSize)
-	if opts.WSInitTimeout == 0 {
-		opts.WSInitTimeout = DefaultWSInitTimeout
-	}
-	if opts.WSKeepAlive == 0 {
-		opts.WSKeepAlive = DefaultWSKeepAlive
-	}
-	if opts.WSMessageBytes == 0 {
-		opts.WSMessageBytes = DefaultWSMessageBytes
-	}
+	setDefault(&opts.WSInitTimeout, DefaultWSInitTimeout)
+	setDefault(&opts.WSKeepAlive, DefaultWSKeepAlive)
+	setDefault(&opts.WSMessageBytes, DefaultWSMessageBytes)
 	if opts.Hub == nil {
 		opts.Hub = messages.NewHub(messages.HubOptions{})
 	}
@@ -145,8 +140,9 @@ func validationRules(introspection bool) *rules.Rules {
 	return r
 }
 
-func setDefault(v *int, def int) {
-	if *v == 0 {
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
 		*v = def
 	}
 }
