@@ -14,9 +14,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 
+	"github.com/authgql/server/api"
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/devmode"
 	"github.com/authgql/server/graph"
@@ -32,10 +34,6 @@ func main() {
 		os.Exit(1)
 	}
 }
-
-// devScopes are the scopes a development token grants unless asked for
-// fewer: every scope the schema and the REST routes use.
-var devScopes = []string{"read:messages", "read:admin-messages", "write:messages"}
 
 // run starts the server and blocks until ctx ends or serving fails. Human
 // output (the listening address, the development banner) goes to stdout,
@@ -71,7 +69,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	var dev *devmode.Issuer
 	if cfg.DevMode() {
-		if dev, err = devmode.New(baseURL, cfg.Audience, devScopes); err != nil {
+		// A development token grants, unless asked for fewer, every scope
+		// the schema and the REST routes use.
+		scopes := slices.Concat(graph.Scopes(), api.Scopes())
+		slices.Sort(scopes)
+		if dev, err = devmode.New(baseURL, cfg.Audience, slices.Compact(scopes)); err != nil {
 			return err
 		}
 		cfg.Issuer, cfg.JWKSURL = dev.URL(), dev.JWKSURL()

@@ -23,6 +23,9 @@ const (
 	ScopeReadAdminMessages = "read:admin-messages"
 )
 
+// Scopes lists the scopes the routes require.
+func Scopes() []string { return []string{ScopeReadMessages, ScopeReadAdminMessages} }
+
 // Register adds the routes to mux. authn authenticates the request (see
 // auth.Middleware, with WriteError as its OnError); public routes skip it,
 // as in the samples, so a stale token never breaks them.

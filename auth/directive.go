@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -105,4 +106,21 @@ func validScope(s string) bool {
 		}
 	}
 	return true
+}
+
+// SchemaScopes lists, sorted and without duplicates, the scopes that the
+// @hasScope directives of s require, on any field.
+func SchemaScopes(s *ast.Schema) []string {
+	var scopes []string
+	for _, def := range s.Types {
+		for _, f := range def.Fields {
+			if d := f.Directives.ForName(DirectiveHasScope); d != nil {
+				if arg := d.Arguments.ForName("scope"); arg != nil && arg.Value != nil {
+					scopes = append(scopes, arg.Value.Raw)
+				}
+			}
+		}
+	}
+	slices.Sort(scopes)
+	return slices.Compact(scopes)
 }

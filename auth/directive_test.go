@@ -108,3 +108,15 @@ func scopeCall(scope string) func(ctx context.Context, next func(context.Context
 		return auth.HasScope(ctx, nil, n, scope)
 	}
 }
+
+func TestSchemaScopes(t *testing.T) {
+	s, gqlErr := gqlparser.LoadSchema(&ast.Source{Input: directives + `
+		type Query { a: M @hasScope(scope: "read:b") b: M @auth c: N @hasScope(scope: "read:a") }
+		type N { x: String @hasScope(scope: "read:b") y: String @hasScope(scope: "admin") }`})
+	if gqlErr != nil {
+		t.Fatal(gqlErr)
+	}
+	if got := strings.Join(auth.SchemaScopes(s), " "); got != "admin read:a read:b" {
+		t.Errorf("SchemaScopes = %q", got)
+	}
+}

@@ -93,6 +93,11 @@ func NewHandler(opts Options) (http.Handler, error) {
 	}), opts)
 }
 
+// Scopes lists the scopes the schema's @hasScope directives require.
+func Scopes() []string {
+	return auth.SchemaScopes(NewExecutableSchema(Config{}).Schema())
+}
+
 func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error) {
 	if err := auth.CheckSchema(es.Schema()); err != nil {
 		return nil, err
