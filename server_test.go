@@ -71,10 +71,7 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 func runServer(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ts := &testServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}}
-	done := make(chan error, 1)
-	args := []string{"server", "-env-file", filepath.Join(t.TempDir(), "absent.env")}
-	go func() { done <- run(ctx, args, mapEnv(env), ts.Stdout, ts.Stderr) }()
+	ts, done := startRun(t, ctx, env)
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -86,6 +83,17 @@ func runServer(t *testing.T, env map[string]string) *testServer {
 			t.Errorf("run did not return after its context ended")
 		}
 	})
+	return ts
+}
+
+// startRun starts run under ctx and waits until it listens; done receives
+// what run returns.
+func startRun(t *testing.T, ctx context.Context, env map[string]string) (*testServer, <-chan error) {
+	t.Helper()
+	ts := &testServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}}
+	done := make(chan error, 1)
+	args := []string{"server", "-env-file", filepath.Join(t.TempDir(), "absent.env")}
+	go func() { done <- run(ctx, args, mapEnv(env), ts.Stdout, ts.Stderr) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -97,13 +105,13 @@ func runServer(t *testing.T, env map[string]string) *testServer {
 		for sc.Scan() {
 			if rest, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
 				ts.URL, _, _ = strings.Cut(rest, " ")
-				return ts
+				return ts, done
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("server did not start listening; stdout: %s\nstderr: %s", ts.Stdout, ts.Stderr)
-	return nil
+	return nil, nil
 }
 
 func mapEnv(env map[string]string) func(string) string {

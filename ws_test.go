@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -274,19 +272,8 @@ func TestShutdownEndsSubscriptions(t *testing.T) {
 	is := authtest.NewServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout := &syncBuffer{}
-	done := make(chan error, 1)
-	env := map[string]string{"HOST": "127.0.0.1", "PORT": "0", "AUTH0_ISSUER_URL": is.URL, "AUTH0_AUDIENCE": is.Audience}
-	go func() {
-		done <- run(ctx, []string{"server", "-env-file", filepath.Join(t.TempDir(), "none")}, mapEnv(env), stdout, io.Discard)
-	}()
-	ts := &testServer{Issuer: is, Stdout: stdout}
-	for ts.URL == "" {
-		if rest, ok := strings.CutPrefix(stdout.String(), "listening on "); ok {
-			ts.URL, _, _ = strings.Cut(rest, " ")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	ts, done := startRun(t, ctx, map[string]string{"HOST": "127.0.0.1", "PORT": "0", "AUTH0_ISSUER_URL": is.URL, "AUTH0_AUDIENCE": is.Audience})
+	ts.Issuer = is
 	ts.waitReady(t)
 	c, _, err := dialWS(t, ts, false, nil)
 	if err != nil {
