@@ -553,23 +553,28 @@ func TestAttackHeaders(t *testing.T) {
 		}
 	})
 
+	t.Run("a 100 KiB token is still our 401, not 431", func(t *testing.T) {
+		r := ts.graphQL(t, publicQuery, "Bearer "+strings.Repeat("a", 100<<10))
+		wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_header", challengeHeader)
+	})
+
 	t.Run("headers near MAX_HEADER_BYTES are served", func(t *testing.T) {
 		r := do(t, http.MethodPost, ts.URL+"graphql", body, map[string]string{
 			"Authorization": bearer(tok),
-			"X-Filler":      strings.Repeat("f", 60<<10), // under the 64 KiB default
+			"X-Filler":      strings.Repeat("f", 900<<10), // under the 1 MiB default
 		})
 		wantStatus(t, r, http.StatusOK)
 	})
 
 	t.Run("headers over MAX_HEADER_BYTES: 431, never 500", func(t *testing.T) {
-		status := rawRequest(t, ts, rawPost(host, "Authorization: "+bearer(tok)+"\r\nX-Filler: "+strings.Repeat("f", 80<<10)+"\r\n", body))
+		status := rawRequest(t, ts, rawPost(host, "Authorization: "+bearer(tok)+"\r\nX-Filler: "+strings.Repeat("f", 1100<<10)+"\r\n", body))
 		if status != http.StatusRequestHeaderFieldsTooLarge {
 			t.Errorf("Status = %d; want 431", status)
 		}
 	})
 
 	t.Run("Authorization alone over MAX_HEADER_BYTES: 431", func(t *testing.T) {
-		status := rawRequest(t, ts, rawPost(host, "Authorization: Bearer "+strings.Repeat("a", 80<<10)+"\r\n", body))
+		status := rawRequest(t, ts, rawPost(host, "Authorization: Bearer "+strings.Repeat("a", 1100<<10)+"\r\n", body))
 		if status != http.StatusRequestHeaderFieldsTooLarge {
 			t.Errorf("Status = %d; want 431", status)
 		}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -76,7 +77,7 @@ const (
 	defaultOrigin            = "http://localhost:4040"
 	defaultDevAudience       = "https://graphql-api.dev.local"
 	defaultTokenCacheSize    = 10000
-	defaultMaxHeaderBytes    = 64 << 10
+	defaultMaxHeaderBytes    = http.DefaultMaxHeaderBytes // 1 MiB: an oversized token still gets our 401, not net/http's 431
 	defaultMaxBodyBytes      = 1 << 20
 	defaultReadHeaderTimeout = 5 * time.Second
 	defaultReadTimeout       = 15 * time.Second
