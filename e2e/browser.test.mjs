@@ -211,6 +211,35 @@ describe('playground (development mode)', () => {
     }
   });
 
+  test('the token is never written to browser storage, even after runs and a reload', async () => {
+    const { context, page } = await openPlayground(server);
+    try {
+      const token = JSON.parse(await headersEditorValue(page)).Authorization.slice('Bearer '.length);
+      await runInPlayground(page, '{ privateMessage { text } }');
+      await waitForResponseText(page, (v) => v.includes('privateMessage'), 10_000, 'the result');
+      // A user pastes a token of their own too.
+      await page.evaluate(() => {
+        const ed = [...document.querySelectorAll('.graphiql-editor-tool .CodeMirror')].find((e) =>
+          e.CodeMirror.getValue().includes('Authorization'),
+        );
+        ed.CodeMirror.setValue('{"Authorization": "Bearer pasted.secret.token"}');
+      });
+      await runInPlayground(page, '{ publicMessage { text } }');
+      await waitForResponseText(page, (v) => v.includes('UNAUTHENTICATED') || v.includes('errors'), 10_000, 'the refusal');
+      await page.reload({ waitUntil: 'load' });
+      await page.waitForSelector(QUERY_EDITOR, { timeout: 20_000 });
+      const stored = await page.evaluate(() =>
+        JSON.stringify([{ ...localStorage }, { ...sessionStorage }]),
+      );
+      assert.ok(stored.length > 10, 'GraphiQL stored nothing at all: the check would prove nothing');
+      for (const secret of [token, 'pasted.secret.token', 'Bearer']) {
+        assert.ok(!stored.includes(secret), `browser storage holds ${secret.slice(0, 20)}…:\n${stored.slice(0, 500)}`);
+      }
+    } finally {
+      await context.close();
+    }
+  });
+
   test('(b) without the token, the playground shows UNAUTHENTICATED', async () => {
     const { context, page } = await openPlayground(server);
     try {
