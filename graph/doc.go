@@ -1,0 +1,14 @@
+// Package graph is the GraphQL adapter: the gqlgen handler with its
+// transports (POST, GET, WebSocket) and limits, the error presenter, the
+// WebSocket authentication, and the resolvers.
+//
+// generated.go and model/models_gen.go are generated from schema.graphqls
+// by `go generate ./...` and never edited. resolver.go (the dependencies)
+// and the rest of the hand-written files stay apart from them;
+// schema.resolvers.go holds only thin resolver bodies, which gqlgen keeps
+// when it regenerates.
+//
+// Access control is not decided here: the schema's @public, @auth and
+// @hasScope directives are bound to package auth, and NewHandler refuses a
+// schema in which a root field has none of them.
+package graph
