@@ -70,7 +70,9 @@ func (r *Resolver) forward(ctx context.Context, sub *messages.Subscription) <-ch
 				return
 			case m, ok := <-sub.C:
 				if !ok {
-					fail(sub.Err())
+					if err := sub.Err(); err != nil {
+						fail(err)
+					}
 					return
 				}
 				select {
