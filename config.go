@@ -61,6 +61,7 @@ type config struct {
 
 	WSInitTimeout  time.Duration
 	WSKeepAlive    time.Duration
+	WSConnections  int
 	MaxTextLength  int
 	SubscriberBuf  int
 	MaxSubscribers int
@@ -141,6 +142,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 		WSInitTimeout:  e.duration("WS_INIT_TIMEOUT", graph.DefaultWSInitTimeout, 100*time.Millisecond, 5*time.Minute),
 		WSKeepAlive:    e.duration("WS_KEEPALIVE_INTERVAL", graph.DefaultWSKeepAlive, 100*time.Millisecond, 10*time.Minute),
+		WSConnections:  e.int("WS_MAX_CONNECTIONS", graph.DefaultWSConnections, 1, 10_000_000),
 		MaxTextLength:  e.int("MESSAGE_MAX_LENGTH", messages.DefaultMaxTextLength, 1, 1<<20),
 		SubscriberBuf:  e.int("SUBSCRIBER_BUFFER", messages.DefaultBuffer, 1, 1<<16),
 		MaxSubscribers: e.int("MAX_SUBSCRIBERS", messages.DefaultMaxSubscribers, 1, 1<<24),

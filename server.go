@@ -121,6 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		WSInitTimeout:  cfg.WSInitTimeout,
 		WSKeepAlive:    cfg.WSKeepAlive,
 		WSMessageBytes: cfg.MaxBodyBytes,
+		WSConnections:  cfg.WSConnections,
 	})
 	if err != nil {
 		return err

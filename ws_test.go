@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/authgql/server/auth/authtest"
 )
 
@@ -302,5 +304,41 @@ func TestShutdownEndsSubscriptions(t *testing.T) {
 			return // closed, as it should be
 		}
 		t.Logf("before close: %+v", m)
+	}
+}
+
+// TestWebSocketConnectionLimit: WS_MAX_CONNECTIONS bounds open sockets; a
+// closed one frees its place.
+func TestWebSocketConnectionLimit(t *testing.T) {
+	ts := startServer(t, map[string]string{"WS_MAX_CONNECTIONS": "2"})
+	var open []*wsClient
+	for range 2 {
+		c, _, err := dialWS(t, ts, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.init(t, nil); err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, c)
+	}
+	_, resp, err := dialWS(t, ts, false, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("third connection: %v %+v; want 503 with Retry-After", err, resp)
+	}
+	open[0].conn.Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, _, err := dialWS(t, ts, false, nil)
+		if err == nil {
+			if _, err := c.init(t, nil); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no place freed after a close: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

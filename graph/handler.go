@@ -54,6 +54,7 @@ type Options struct {
 	WSInitTimeout  time.Duration // connection_init must arrive within it; 0 means DefaultWSInitTimeout
 	WSKeepAlive    time.Duration // keep-alive/ping interval; 0 means DefaultWSKeepAlive
 	WSMessageBytes int64         // largest WebSocket message read; 0 means DefaultWSMessageBytes
+	WSConnections  int           // open WebSocket connections at most; 0 means DefaultWSConnections
 }
 
 // NewHandler returns the GraphQL endpoint. It refuses a schema that breaks
@@ -73,6 +74,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 	setDefault(&opts.WSInitTimeout, DefaultWSInitTimeout)
 	setDefault(&opts.WSKeepAlive, DefaultWSKeepAlive)
 	setDefault(&opts.WSMessageBytes, DefaultWSMessageBytes)
+	setDefault(&opts.WSConnections, DefaultWSConnections)
 	if opts.Hub == nil {
 		opts.Hub = messages.NewHub(messages.HubOptions{})
 	}
@@ -120,7 +122,7 @@ func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error)
 	// complexity calculation, which walks the whole operation.
 	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxFields: opts.MaxFields})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
-	return checkOrigin(opts.AllowedOrigins, srv), nil
+	return guardUpgrades(opts.AllowedOrigins, opts.WSConnections, srv), nil
 }
 
 // validationRules are gqlparser's defaults with two changes. Its

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -25,6 +26,7 @@ const (
 	DefaultWSInitTimeout  = 10 * time.Second
 	DefaultWSKeepAlive    = 15 * time.Second
 	DefaultWSMessageBytes = 1 << 20
+	DefaultWSConnections  = 10000
 )
 
 type protocolKey struct{}
@@ -37,7 +39,7 @@ func websocketTransport(opts Options) transport.Websocket {
 	limit := opts.WSMessageBytes
 	return transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
-			// checkOrigin has already refused foreign origins; this is the
+			// guardUpgrades has already refused foreign origins; this is the
 			// library's own check, given the same list, as a second line.
 			OriginPatterns: originPatterns(opts.AllowedOrigins),
 		}},
@@ -118,14 +120,18 @@ func initAuthorization(p transport.InitPayload) (string, error) {
 	return "", nil
 }
 
-// checkOrigin guards WebSocket upgrades against cross-site WebSocket
+// guardUpgrades protects WebSocket upgrades. Against cross-site WebSocket
 // hijacking: a browser sends Origin, and only the same origin or one of
-// CLIENT_ORIGIN_URL may open a connection. Clients that send no Origin are
-// not browsers and carry no ambient credentials to hijack. It also records
-// the subprotocol the upgrade will negotiate, for close codes. (The HTTP
+// CLIENT_ORIGIN_URL may open a connection (clients that send no Origin are
+// not browsers and carry no ambient credentials to hijack). Against running
+// out of sockets: at most maxConns connections are open at once, beyond
+// which an upgrade gets 503; the transport's handler returns only when its
+// connection ends, so counting around it is exact. It also records the
+// subprotocol the upgrade will negotiate, for close codes. (The HTTP
 // server's read and write timeouts do not cut subscriptions: net/http
 // clears a connection's deadlines when the WebSocket library hijacks it.)
-func checkOrigin(allowed []string, next http.Handler) http.Handler {
+func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handler {
+	var open atomic.Int64
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "" {
 			next.ServeHTTP(w, r)
@@ -135,6 +141,13 @@ func checkOrigin(allowed []string, next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "FORBIDDEN", "WebSocket connections from origin "+origin+" are not allowed")
 			return
 		}
+		if open.Add(1) > int64(maxConns) {
+			open.Add(-1)
+			w.Header().Set("Retry-After", "5")
+			writeError(w, http.StatusServiceUnavailable, "TOO_MANY_CONNECTIONS", "too many WebSocket connections on this server; try again later")
+			return
+		}
+		defer open.Add(-1)
 		ctx := context.WithValue(r.Context(), protocolKey{}, negotiatedProtocol(r))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
