@@ -3,7 +3,7 @@
 # end-to-end suite (Node + Apollo Client, headless Chromium). Needs Go,
 # Node 20+ with npm, and Debian's chromium (.ci/run installs what is missing).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")"
 
 echo "== generated code is up to date"
 go generate ./...
