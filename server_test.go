@@ -45,7 +45,7 @@ func (b *syncBuffer) String() string {
 
 // startServer runs the server in production mode against a fresh fake
 // issuer, with env on top of the test defaults, and waits until it is ready.
-func startServer(t *testing.T, env map[string]string) *testServer {
+func startServer(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
 	is := authtest.NewServer(t)
 	base := map[string]string{
@@ -68,7 +68,7 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 // runServer calls run with exactly env (no .env file, no process
 // environment) and waits for it to listen. The server stops when the test
 // ends, and the test fails if run then returns an error.
-func runServer(t *testing.T, env map[string]string) *testServer {
+func runServer(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ts, done := startRun(t, ctx, env)
@@ -88,7 +88,7 @@ func runServer(t *testing.T, env map[string]string) *testServer {
 
 // startRun starts run under ctx and waits until it listens; done receives
 // what run returns.
-func startRun(t *testing.T, ctx context.Context, env map[string]string) (*testServer, <-chan error) {
+func startRun(t testing.TB, ctx context.Context, env map[string]string) (*testServer, <-chan error) {
 	t.Helper()
 	ts := &testServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}}
 	done := make(chan error, 1)
@@ -118,7 +118,7 @@ func mapEnv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
-func (ts *testServer) waitReady(t *testing.T) {
+func (ts *testServer) waitReady(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
