@@ -7,15 +7,7 @@ package main
 
 import (
 	"bufio"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"math/big"
@@ -29,10 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/cert"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/authgql/server/auth/authtest"
 )
@@ -42,200 +32,6 @@ const (
 	challengeHeader = `Bearer error="invalid_request"`
 	publicQuery     = `{ publicMessage { text } }`
 )
-
-// forge signs payload with key; headers override the defaults (the key's
-// alg and kid, typ JWT) and nil removes one. Unlike authtest.Sign it hands
-// jws the raw key, because jws.Sign overwrites "kid" with a jwk.Key's own:
-// a token "signed by another key under the real kid" must really carry the
-// real kid.
-func forge(t *testing.T, key jwk.Key, claims any, headers map[string]any) string {
-	t.Helper()
-	payload, ok := claims.([]byte)
-	if !ok {
-		var err error
-		if payload, err = json.Marshal(claims); err != nil {
-			t.Fatal(err)
-		}
-	}
-	hdr := jws.NewHeaders()
-	alg := jwa.SignatureAlgorithm(key.Algorithm().String())
-	for name, v := range map[string]any{jws.KeyIDKey: key.KeyID(), jws.TypeKey: "JWT"} {
-		if _, override := headers[name]; !override {
-			_ = hdr.Set(name, v)
-		}
-	}
-	for name, v := range headers {
-		switch {
-		case name == jws.AlgorithmKey:
-			alg = jwa.SignatureAlgorithm(fmt.Sprint(v))
-		case v != nil:
-			if err := hdr.Set(name, v); err != nil {
-				t.Fatalf("header %q: %v", name, err)
-			}
-		}
-	}
-	var raw any
-	if err := key.Raw(&raw); err != nil {
-		t.Fatal(err)
-	}
-	signed, err := jws.Sign(payload, jws.WithKey(alg, raw, jws.WithProtectedHeaders(hdr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The token must say what the row says it says.
-	var got map[string]any
-	if b, err := b64.DecodeString(strings.Split(string(signed), ".")[0]); err != nil || json.Unmarshal(b, &got) != nil {
-		t.Fatalf("cannot read back the header of %s", signed)
-	}
-	if kid, ok := headers["kid"]; ok && kid != nil && got["kid"] != kid {
-		t.Fatalf("forged kid = %v; want %v", got["kid"], kid)
-	}
-	return string(signed)
-}
-
-// signInput signs header (JSON, as given) + "." + payloadSegment with an
-// RSA key and RS256: a real signature over a header no library would write.
-func signInput(t *testing.T, key jwk.Key, header, payloadSegment string) string {
-	t.Helper()
-	input := b64.EncodeToString([]byte(header)) + "." + payloadSegment
-	signer, err := jws.NewSigner(jwa.RS256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw any
-	if err := key.Raw(&raw); err != nil {
-		t.Fatal(err)
-	}
-	sig, err := signer.Sign([]byte(input), raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return input + "." + b64.EncodeToString(sig)
-}
-
-// goodClaims are the claims of a valid token from is, now.
-func goodClaims(is *authtest.Issuer) map[string]any {
-	now := time.Now()
-	return map[string]any{
-		"iss": is.URL, "aud": is.Audience, "sub": authtest.DefaultSubject,
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-	}
-}
-
-func withClaim(m map[string]any, kv ...any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i < len(kv); i += 2 {
-		if kv[i+1] == nil {
-			delete(out, kv[i].(string))
-		} else {
-			out[kv[i].(string)] = kv[i+1]
-		}
-	}
-	return out
-}
-
-// rawJWS assembles header.payload.signature from JSON and signature bytes.
-func rawJWS(header, payload string, sig []byte) string {
-	return b64.EncodeToString([]byte(header)) + "." + b64.EncodeToString([]byte(payload)) + "." + b64.EncodeToString(sig)
-}
-
-// hmacWith builds the classic key-confusion token: HMAC keyed with bytes
-// anyone can fetch from the issuer's JWKS.
-func hmacWith(t *testing.T, alg jwa.SignatureAlgorithm, secret []byte, kid string, claims map[string]any) string {
-	t.Helper()
-	payload, _ := json.Marshal(claims)
-	hdr := jws.NewHeaders()
-	_ = hdr.Set(jws.KeyIDKey, kid)
-	_ = hdr.Set(jws.TypeKey, "JWT")
-	signed, err := jws.Sign(payload, jws.WithKey(alg, secret, jws.WithProtectedHeaders(hdr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(signed)
-}
-
-// publicForms are the issuer's public key as an attacker would feed it to
-// HMAC: PEM, DER, the RSA modulus (or EC point), the JWK JSON.
-func publicForms(t *testing.T, key jwk.Key) map[string][]byte {
-	t.Helper()
-	pub, err := key.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw any
-	if err := pub.Raw(&raw); err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, _ := json.Marshal(pub)
-	forms := map[string][]byte{
-		"PEM": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
-		"DER": der,
-		"JWK": j,
-	}
-	switch k := raw.(type) {
-	case *rsa.PublicKey:
-		forms["n"] = k.N.Bytes()
-	case *ecdsa.PublicKey:
-		if p, err := k.Bytes(); err == nil {
-			forms["point"] = p
-		}
-	}
-	return forms
-}
-
-func attackerKey(t *testing.T, alg jwa.SignatureAlgorithm) jwk.Key {
-	t.Helper()
-	k, err := authtest.NewKey(alg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func publicJWK(t *testing.T, k jwk.Key) jwk.Key {
-	t.Helper()
-	pub, err := k.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub
-}
-
-// attackerChain is an x5c header value: a self-signed certificate for key.
-func attackerChain(t *testing.T, key jwk.Key) *cert.Chain {
-	t.Helper()
-	var priv any
-	if err := key.Raw(&priv); err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "issuer.example"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.(crypto.Signer).Public(), priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var chain cert.Chain
-	if err := chain.AddString(base64.StdEncoding.EncodeToString(der)); err != nil {
-		t.Fatal(err)
-	}
-	return &chain
-}
-
-// canonicalSpare returns part with its last character's unused bits set, if
-// it has any: the same bytes, spelled differently.
-func canonicalSpare(part string) (string, bool) {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	unused := map[int]int{2: 0x0f, 3: 0x03}[len(part)%4]
-	last := strings.IndexByte(alphabet, part[len(part)-1])
-	return part[:len(part)-1] + string(alphabet[last|unused]), last|unused != last
-}
 
 // trapServer stands in for an attacker's host: it counts every request
 // (jku, x5u, redirects) and serves the attacker's key.
@@ -250,7 +46,7 @@ func newTrap(t *testing.T, key jwk.Key) *trapServer {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		tr.hits.Add(1)
 		set := jwk.NewSet()
-		_ = set.AddKey(publicJWK(t, key))
+		_ = set.AddKey(authtest.Public(t, key))
 		_ = json.NewEncoder(w).Encode(set)
 	}))
 	t.Cleanup(srv.Close)
@@ -290,11 +86,11 @@ func TestAttackTokens(t *testing.T) {
 	is := ts.Issuer
 	key := is.SigningKey()
 	kid := key.KeyID()
-	base := goodClaims(is)
-	good := forge(t, key, base, nil)
+	base := is.Claims(time.Now())
+	good := authtest.Forge(t, key, base, nil)
 	parts := strings.Split(good, ".")
 	hdr, payload, sig := parts[0], parts[1], parts[2]
-	attacker := attackerKey(t, jwa.RS256)
+	attacker := authtest.Key(t, jwa.RS256)
 	trap := newTrap(t, attacker)
 	payloadJSON, _ := json.Marshal(base)
 	exp := fmt.Sprint(time.Now().Add(time.Hour).Unix())
@@ -319,89 +115,89 @@ func TestAttackTokens(t *testing.T) {
 		{"tampered payload", hdr + "." + b64.EncodeToString(rawClaims(`,"scope":"read:messages"`)) + "." + sig, "invalid_token"},
 
 		// Key selection.
-		{"signed by another key under the real kid", forge(t, attacker, base, map[string]any{"kid": kid}), "invalid_token"},
-		{"unknown kid", forge(t, attacker, base, nil), "invalid_token"},
-		{"empty kid", forge(t, key, base, map[string]any{"kid": ""}), "invalid_token"},
-		{"no kid", forge(t, key, base, map[string]any{"kid": nil}), "invalid_token"},
-		{"kid path traversal", forge(t, attacker, base, map[string]any{"kid": "../../../../etc/passwd"}), "invalid_token"},
-		{"kid path traversal to /dev/null", forge(t, attacker, base, map[string]any{"kid": "../../../../../../dev/null"}), "invalid_token"},
-		{"kid SQL injection", forge(t, attacker, base, map[string]any{"kid": "' OR 1=1 --"}), "invalid_token"},
-		{"kid command injection", forge(t, attacker, base, map[string]any{"kid": "x|curl 127.0.0.1;$(id)"}), "invalid_token"},
-		{"kid of 4000 bytes", forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 4000)}), "invalid_token"},
-		{"kid of 9000 bytes (over the header cap)", forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 9000)}), "invalid_header"},
-		{"attacker key embedded as jwk", forge(t, attacker, base, map[string]any{"jwk": publicJWK(t, attacker)}), "invalid_token"},
-		{"attacker key as jwk under the real kid", forge(t, attacker, base, map[string]any{"kid": kid, "jwk": publicJWK(t, attacker)}), "invalid_token"},
-		{"jku at the attacker", forge(t, attacker, base, map[string]any{"jku": trap.URL + "/jwks.json"}), "invalid_token"},
-		{"jku at the attacker under the real kid", forge(t, attacker, base, map[string]any{"kid": kid, "jku": trap.URL + "/jwks.json"}), "invalid_token"},
-		{"x5u at the attacker", forge(t, attacker, base, map[string]any{"x5u": trap.URL + "/cert.pem"}), "invalid_token"},
-		{"x5c with the attacker's certificate", forge(t, attacker, base, map[string]any{"x5c": attackerChain(t, attacker)}), "invalid_token"},
-		{"x5c under the real kid", forge(t, attacker, base, map[string]any{"kid": kid, "x5c": attackerChain(t, attacker)}), "invalid_token"},
-		{"ES256 by the attacker under the RSA kid (not an allowed alg)", forge(t, attackerKey(t, jwa.ES256), base, map[string]any{"kid": kid}), "invalid_token"},
-		{"PS256 by the issuer's own key (not an allowed alg)", forge(t, key, base, map[string]any{"alg": "PS256"}), "invalid_token"},
+		{"signed by another key under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid}), "invalid_token"},
+		{"unknown kid", authtest.Forge(t, attacker, base, nil), "invalid_token"},
+		{"empty kid", authtest.Forge(t, key, base, map[string]any{"kid": ""}), "invalid_token"},
+		{"no kid", authtest.Forge(t, key, base, map[string]any{"kid": nil}), "invalid_token"},
+		{"kid path traversal", authtest.Forge(t, attacker, base, map[string]any{"kid": "../../../../etc/passwd"}), "invalid_token"},
+		{"kid path traversal to /dev/null", authtest.Forge(t, attacker, base, map[string]any{"kid": "../../../../../../dev/null"}), "invalid_token"},
+		{"kid SQL injection", authtest.Forge(t, attacker, base, map[string]any{"kid": "' OR 1=1 --"}), "invalid_token"},
+		{"kid command injection", authtest.Forge(t, attacker, base, map[string]any{"kid": "x|curl 127.0.0.1;$(id)"}), "invalid_token"},
+		{"kid of 4000 bytes", authtest.Forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 4000)}), "invalid_token"},
+		{"kid of 9000 bytes (over the header cap)", authtest.Forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 9000)}), "invalid_header"},
+		{"attacker key embedded as jwk", authtest.Forge(t, attacker, base, map[string]any{"jwk": authtest.Public(t, attacker)}), "invalid_token"},
+		{"attacker key as jwk under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid, "jwk": authtest.Public(t, attacker)}), "invalid_token"},
+		{"jku at the attacker", authtest.Forge(t, attacker, base, map[string]any{"jku": trap.URL + "/jwks.json"}), "invalid_token"},
+		{"jku at the attacker under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid, "jku": trap.URL + "/jwks.json"}), "invalid_token"},
+		{"x5u at the attacker", authtest.Forge(t, attacker, base, map[string]any{"x5u": trap.URL + "/cert.pem"}), "invalid_token"},
+		{"x5c with the attacker's certificate", authtest.Forge(t, attacker, base, map[string]any{"x5c": authtest.SelfSignedChain(t, attacker, time.Now())}), "invalid_token"},
+		{"x5c under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid, "x5c": authtest.SelfSignedChain(t, attacker, time.Now())}), "invalid_token"},
+		{"ES256 by the attacker under the RSA kid (not an allowed alg)", authtest.Forge(t, authtest.Key(t, jwa.ES256), base, map[string]any{"kid": kid}), "invalid_token"},
+		{"PS256 by the issuer's own key (not an allowed alg)", authtest.Forge(t, key, base, map[string]any{"alg": "PS256"}), "invalid_token"},
 
 		// Header extensions and typ.
-		{"crit with an unknown name", forge(t, key, base, map[string]any{"crit": []string{"urn:x:policy"}, "urn:x:policy": "allow"}), "invalid_token"},
-		{"crit b64 false", signInput(t, key, `{"alg":"RS256","kid":"`+kid+`","b64":false,"crit":["b64"]}`, payload), "invalid_token"},
-		{"b64 false without crit", signInput(t, key, `{"alg":"RS256","kid":"`+kid+`","b64":false}`, payload), "invalid_token"},
-		{"control: hand-signed", signInput(t, key, `{"alg":"RS256","kid":"`+kid+`"}`, payload), ""},
-		{"typ JWT", forge(t, key, base, map[string]any{"typ": "JWT"}), ""},
-		{"typ at+jwt", forge(t, key, base, map[string]any{"typ": "at+jwt"}), ""},
-		{"typ application/at+jwt", forge(t, key, base, map[string]any{"typ": "application/at+jwt"}), ""},
-		{"typ JWE", forge(t, key, base, map[string]any{"typ": "JWE"}), "invalid_token"},
-		{"typ jose+json", forge(t, key, base, map[string]any{"typ": "jose+json"}), "invalid_token"},
-		{"typ JOSE", forge(t, key, base, map[string]any{"typ": "JOSE"}), "invalid_token"},
-		{"typ dpop+jwt", forge(t, key, base, map[string]any{"typ": "dpop+jwt"}), "invalid_token"},
-		{"typ secevent+jwt", forge(t, key, base, map[string]any{"typ": "secevent+jwt"}), "invalid_token"},
+		{"crit with an unknown name", authtest.Forge(t, key, base, map[string]any{"crit": []string{"urn:x:policy"}, "urn:x:policy": "allow"}), "invalid_token"},
+		{"crit b64 false", authtest.SignHeader(t, key, `{"alg":"RS256","kid":"`+kid+`","b64":false,"crit":["b64"]}`, payload), "invalid_token"},
+		{"b64 false without crit", authtest.SignHeader(t, key, `{"alg":"RS256","kid":"`+kid+`","b64":false}`, payload), "invalid_token"},
+		{"control: hand-signed", authtest.SignHeader(t, key, `{"alg":"RS256","kid":"`+kid+`"}`, payload), ""},
+		{"typ JWT", authtest.Forge(t, key, base, map[string]any{"typ": "JWT"}), ""},
+		{"typ at+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "at+jwt"}), ""},
+		{"typ application/at+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "application/at+jwt"}), ""},
+		{"typ JWE", authtest.Forge(t, key, base, map[string]any{"typ": "JWE"}), "invalid_token"},
+		{"typ jose+json", authtest.Forge(t, key, base, map[string]any{"typ": "jose+json"}), "invalid_token"},
+		{"typ JOSE", authtest.Forge(t, key, base, map[string]any{"typ": "JOSE"}), "invalid_token"},
+		{"typ dpop+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "dpop+jwt"}), "invalid_token"},
+		{"typ secevent+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "secevent+jwt"}), "invalid_token"},
 
 		// Claim types that jwx would coerce.
-		{"exp as a string", forge(t, key, withClaim(base, "exp", "9999999999"), nil), "invalid_claims"},
-		{"exp as a float", forge(t, key, withClaim(base, "exp", float64(time.Now().Add(time.Hour).Unix())+0.25), nil), ""},
-		{"exp as an object", forge(t, key, withClaim(base, "exp", map[string]any{"n": 9999999999}), nil), "invalid_claims"},
-		{"exp as a bool", forge(t, key, withClaim(base, "exp", true), nil), "invalid_claims"},
-		{"exp null", forge(t, key, rawClaims(`,"exp":null`), nil), "invalid_claims"},
-		{"exp string hidden behind EXP", forge(t, key, []byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":"9999999999","EXP":1}`), nil), "invalid_claims"},
-		{"nbf as a string", forge(t, key, withClaim(base, "nbf", "0"), nil), "invalid_claims"},
-		{"iat as a string", forge(t, key, withClaim(base, "iat", "0"), nil), "invalid_claims"},
-		{"aud as a number", forge(t, key, withClaim(base, "aud", 1), nil), "invalid_claims"},
-		{"aud as an object", forge(t, key, withClaim(base, "aud", map[string]any{"0": is.Audience}), nil), "invalid_claims"},
-		{"aud array with a number", forge(t, key, withClaim(base, "aud", []any{is.Audience, 7}), nil), "invalid_claims"},
-		{"aud array with null", forge(t, key, withClaim(base, "aud", []any{nil, is.Audience}), nil), "invalid_claims"},
-		{"iss as an array", forge(t, key, withClaim(base, "iss", []string{is.URL}), nil), "invalid_claims"},
-		{"sub as a number", forge(t, key, withClaim(base, "sub", 42), nil), "invalid_claims"},
-		{"scope as an array", forge(t, key, withClaim(base, "scope", []string{"read:messages"}), nil), "invalid_claims"},
-		{"permissions as a string", forge(t, key, withClaim(base, "permissions", "read:messages"), nil), "invalid_claims"},
-		{"permissions with a number", forge(t, key, withClaim(base, "permissions", []any{"read:messages", 1}), nil), "invalid_claims"},
-		{"permissions with null", forge(t, key, withClaim(base, "permissions", []any{"read:messages", nil}), nil), "invalid_claims"},
+		{"exp as a string", authtest.Forge(t, key, authtest.WithClaims(base, "exp", "9999999999"), nil), "invalid_claims"},
+		{"exp as a float", authtest.Forge(t, key, authtest.WithClaims(base, "exp", float64(time.Now().Add(time.Hour).Unix())+0.25), nil), ""},
+		{"exp as an object", authtest.Forge(t, key, authtest.WithClaims(base, "exp", map[string]any{"n": 9999999999}), nil), "invalid_claims"},
+		{"exp as a bool", authtest.Forge(t, key, authtest.WithClaims(base, "exp", true), nil), "invalid_claims"},
+		{"exp null", authtest.Forge(t, key, rawClaims(`,"exp":null`), nil), "invalid_claims"},
+		{"exp string hidden behind EXP", authtest.Forge(t, key, []byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":"9999999999","EXP":1}`), nil), "invalid_claims"},
+		{"nbf as a string", authtest.Forge(t, key, authtest.WithClaims(base, "nbf", "0"), nil), "invalid_claims"},
+		{"iat as a string", authtest.Forge(t, key, authtest.WithClaims(base, "iat", "0"), nil), "invalid_claims"},
+		{"aud as a number", authtest.Forge(t, key, authtest.WithClaims(base, "aud", 1), nil), "invalid_claims"},
+		{"aud as an object", authtest.Forge(t, key, authtest.WithClaims(base, "aud", map[string]any{"0": is.Audience}), nil), "invalid_claims"},
+		{"aud array with a number", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []any{is.Audience, 7}), nil), "invalid_claims"},
+		{"aud array with null", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []any{nil, is.Audience}), nil), "invalid_claims"},
+		{"iss as an array", authtest.Forge(t, key, authtest.WithClaims(base, "iss", []string{is.URL}), nil), "invalid_claims"},
+		{"sub as a number", authtest.Forge(t, key, authtest.WithClaims(base, "sub", 42), nil), "invalid_claims"},
+		{"scope as an array", authtest.Forge(t, key, authtest.WithClaims(base, "scope", []string{"read:messages"}), nil), "invalid_claims"},
+		{"permissions as a string", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", "read:messages"), nil), "invalid_claims"},
+		{"permissions with a number", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", []any{"read:messages", 1}), nil), "invalid_claims"},
+		{"permissions with null", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", []any{"read:messages", nil}), nil), "invalid_claims"},
 
 		// Size and nesting.
-		{"deeply nested JSON in the payload, attacker-signed", forge(t, attacker, rawClaims(`,"x":`+strings.Repeat("[", 2500)+strings.Repeat("]", 2500)), nil), "invalid_token"},
-		{"deeply nested JSON in the payload, issuer-signed", forge(t, key, rawClaims(`,"x":`+strings.Repeat("[", 2500)+strings.Repeat("]", 2500)), nil), ""},
-		{"deeply nested JSON in the header", rawJWS(`{"alg":"RS256","kid":"`+kid+`","x":`+strings.Repeat(`{"a":`, 800)+`1`+strings.Repeat("}", 800)+`}`, string(payloadJSON), []byte("sig")), "invalid_token"},
-		{"unbalanced JSON in the header", rawJWS(`{"alg":"RS256","kid":"`+kid+`","x":`+strings.Repeat("[", 3000), string(payloadJSON), []byte("sig")), "invalid_token"},
-		{"400 audiences, ours not among them", forge(t, key, withClaim(base, "aud", manyAudiences(400, "")), nil), "invalid_claims"},
-		{"400 audiences, ours last", forge(t, key, withClaim(base, "aud", manyAudiences(400, is.Audience)), nil), ""},
-		{"5000 audiences (over the header cap)", forge(t, key, withClaim(base, "aud", manyAudiences(5000, is.Audience)), nil), "invalid_header"},
+		{"deeply nested JSON in the payload, attacker-signed", authtest.Forge(t, attacker, rawClaims(`,"x":`+strings.Repeat("[", 2500)+strings.Repeat("]", 2500)), nil), "invalid_token"},
+		{"deeply nested JSON in the payload, issuer-signed", authtest.Forge(t, key, rawClaims(`,"x":`+strings.Repeat("[", 2500)+strings.Repeat("]", 2500)), nil), ""},
+		{"deeply nested JSON in the header", authtest.Assemble(`{"alg":"RS256","kid":"`+kid+`","x":`+strings.Repeat(`{"a":`, 800)+`1`+strings.Repeat("}", 800)+`}`, string(payloadJSON), []byte("sig")), "invalid_token"},
+		{"unbalanced JSON in the header", authtest.Assemble(`{"alg":"RS256","kid":"`+kid+`","x":`+strings.Repeat("[", 3000), string(payloadJSON), []byte("sig")), "invalid_token"},
+		{"400 audiences, ours not among them", authtest.Forge(t, key, authtest.WithClaims(base, "aud", manyAudiences(400, "")), nil), "invalid_claims"},
+		{"400 audiences, ours last", authtest.Forge(t, key, authtest.WithClaims(base, "aud", manyAudiences(400, is.Audience)), nil), ""},
+		{"5000 audiences (over the header cap)", authtest.Forge(t, key, authtest.WithClaims(base, "aud", manyAudiences(5000, is.Audience)), nil), "invalid_header"},
 		{"unicode in the token", hdr + "." + payload + ".é" + sig, "invalid_token"},
-		{"unicode kid", forge(t, attacker, base, map[string]any{"kid": "ключ\u202e\ufeff"}), "invalid_token"},
+		{"unicode kid", authtest.Forge(t, attacker, base, map[string]any{"kid": "ключ\u202e\ufeff"}), "invalid_token"},
 	}
 	// alg none, every spelling, with an empty and a non-empty signature.
 	for _, alg := range []string{"none", "None", "NONE", "nOnE"} {
 		h := `{"alg":"` + alg + `","typ":"JWT"}`
 		rows = append(rows,
-			tokenRow{"alg " + alg + ", empty signature", rawJWS(h, string(payloadJSON), nil), "invalid_token"},
-			tokenRow{"alg " + alg + ", non-empty signature", rawJWS(h, string(payloadJSON), []byte("x")), "invalid_token"},
+			tokenRow{"alg " + alg + ", empty signature", authtest.Assemble(h, string(payloadJSON), nil), "invalid_token"},
+			tokenRow{"alg " + alg + ", non-empty signature", authtest.Assemble(h, string(payloadJSON), []byte("x")), "invalid_token"},
 			tokenRow{"alg " + alg + " with the real kid and signature", b64.EncodeToString([]byte(`{"alg":"`+alg+`","kid":"`+kid+`"}`)) + "." + payload + "." + sig, "invalid_token"},
 		)
 	}
 	// HS256/384/512 keyed with the issuer's public key, in every form.
-	for form, secret := range publicForms(t, key) {
+	for form, secret := range authtest.PublicKeyForms(t, key) {
 		for _, alg := range []jwa.SignatureAlgorithm{jwa.HS256, jwa.HS384, jwa.HS512} {
-			rows = append(rows, tokenRow{fmt.Sprintf("%s keyed with the public key (%s)", alg, form), hmacWith(t, alg, secret, kid, base), "invalid_token"})
+			rows = append(rows, tokenRow{fmt.Sprintf("%s keyed with the public key (%s)", alg, form), authtest.HMACToken(t, alg, secret, kid, base), "invalid_token"})
 		}
 	}
 	// The same token spelled with non-zero padding bits.
 	for i, part := range parts {
-		if alt, ok := canonicalSpare(part); ok {
+		if alt, ok := authtest.Respell(part); ok {
 			q := append([]string(nil), parts...)
 			q[i] = alt
 			rows = append(rows, tokenRow{fmt.Sprintf("non-canonical base64 in segment %d", i), strings.Join(q, "."), "invalid_token"})
@@ -436,43 +232,43 @@ func TestAttackAlgorithmConfusion(t *testing.T) {
 	ecTS.waitReady(t)
 
 	rsaKid, ecKid := rsaIs.SigningKey().KeyID(), ecIs.SigningKey().KeyID()
-	attRSA, attEC, attEd := attackerKey(t, jwa.RS256), attackerKey(t, jwa.ES256), attackerKey(t, jwa.EdDSA)
+	attRSA, attEC, attEd := authtest.Key(t, jwa.RS256), authtest.Key(t, jwa.ES256), authtest.Key(t, jwa.EdDSA)
 
 	t.Run("RSA issuer", func(t *testing.T) {
-		c := goodClaims(rsaIs)
+		c := rsaIs.Claims(time.Now())
 		rows := []tokenRow{
-			{"control: RS256", forge(t, rsaIs.SigningKey(), c, nil), ""},
-			{"ES256 under the RSA kid", forge(t, attEC, c, map[string]any{"kid": rsaKid}), "invalid_token"},
-			{"PS256 under the RSA kid", forge(t, attRSA, c, map[string]any{"kid": rsaKid, "alg": "PS256"}), "invalid_token"},
-			{"PS256 by the issuer's RS256 key (key pinned to RS256)", forge(t, rsaIs.SigningKey(), c, map[string]any{"alg": "PS256"}), "invalid_token"},
-			{"EdDSA under the RSA kid", forge(t, attEd, c, map[string]any{"kid": rsaKid}), "invalid_token"},
+			{"control: RS256", authtest.Forge(t, rsaIs.SigningKey(), c, nil), ""},
+			{"ES256 under the RSA kid", authtest.Forge(t, attEC, c, map[string]any{"kid": rsaKid}), "invalid_token"},
+			{"PS256 under the RSA kid", authtest.Forge(t, attRSA, c, map[string]any{"kid": rsaKid, "alg": "PS256"}), "invalid_token"},
+			{"PS256 by the issuer's RS256 key (key pinned to RS256)", authtest.Forge(t, rsaIs.SigningKey(), c, map[string]any{"alg": "PS256"}), "invalid_token"},
+			{"EdDSA under the RSA kid", authtest.Forge(t, attEd, c, map[string]any{"kid": rsaKid}), "invalid_token"},
 		}
-		for form, secret := range publicForms(t, rsaIs.SigningKey()) {
-			rows = append(rows, tokenRow{"HS256 keyed with the RSA key (" + form + ")", hmacWith(t, jwa.HS256, secret, rsaKid, c), "invalid_token"})
+		for form, secret := range authtest.PublicKeyForms(t, rsaIs.SigningKey()) {
+			rows = append(rows, tokenRow{"HS256 keyed with the RSA key (" + form + ")", authtest.HMACToken(t, jwa.HS256, secret, rsaKid, c), "invalid_token"})
 		}
 		runTokenRows(t, rsaTS, rows)
 	})
 
 	t.Run("EC issuer", func(t *testing.T) {
-		c := goodClaims(ecIs)
+		c := ecIs.Claims(time.Now())
 		p, _ := json.Marshal(c)
 		h := `{"alg":"ES256","kid":"` + ecKid + `","typ":"JWT"}`
 		n, _ := new(big.Int).SetString("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16)
 		nn := n.FillBytes(make([]byte, 32))
 		rows := []tokenRow{
-			{"control: ES256", forge(t, ecIs.SigningKey(), c, nil), ""},
-			{"RS256 under the EC kid", forge(t, attRSA, c, map[string]any{"kid": ecKid}), "invalid_token"},
-			{"PS256 under the EC kid", forge(t, attRSA, c, map[string]any{"kid": ecKid, "alg": "PS256"}), "invalid_token"},
-			{"EdDSA under the EC kid", forge(t, attEd, c, map[string]any{"kid": ecKid}), "invalid_token"},
-			{"ES256 by the attacker under the EC kid", forge(t, attEC, c, map[string]any{"kid": ecKid}), "invalid_token"},
+			{"control: ES256", authtest.Forge(t, ecIs.SigningKey(), c, nil), ""},
+			{"RS256 under the EC kid", authtest.Forge(t, attRSA, c, map[string]any{"kid": ecKid}), "invalid_token"},
+			{"PS256 under the EC kid", authtest.Forge(t, attRSA, c, map[string]any{"kid": ecKid, "alg": "PS256"}), "invalid_token"},
+			{"EdDSA under the EC kid", authtest.Forge(t, attEd, c, map[string]any{"kid": ecKid}), "invalid_token"},
+			{"ES256 by the attacker under the EC kid", authtest.Forge(t, attEC, c, map[string]any{"kid": ecKid}), "invalid_token"},
 			// CVE-2022-21449: r = s = 0 verified any message in Java 15-18.
-			{"psychic signature r=s=0", rawJWS(h, string(p), make([]byte, 64)), "invalid_token"},
-			{"psychic signature r=s=n", rawJWS(h, string(p), append(nn, nn...)), "invalid_token"},
-			{"psychic signature, DER r=s=0", rawJWS(h, string(p), []byte{0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00}), "invalid_token"},
-			{"empty ES256 signature bytes, non-empty segment", rawJWS(h, string(p), []byte{0}), "invalid_token"},
+			{"psychic signature r=s=0", authtest.Assemble(h, string(p), make([]byte, 64)), "invalid_token"},
+			{"psychic signature r=s=n", authtest.Assemble(h, string(p), append(nn, nn...)), "invalid_token"},
+			{"psychic signature, DER r=s=0", authtest.Assemble(h, string(p), []byte{0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00}), "invalid_token"},
+			{"empty ES256 signature bytes, non-empty segment", authtest.Assemble(h, string(p), []byte{0}), "invalid_token"},
 		}
-		for form, secret := range publicForms(t, ecIs.SigningKey()) {
-			rows = append(rows, tokenRow{"HS256 keyed with the EC key (" + form + ")", hmacWith(t, jwa.HS256, secret, ecKid, c), "invalid_token"})
+		for form, secret := range authtest.PublicKeyForms(t, ecIs.SigningKey()) {
+			rows = append(rows, tokenRow{"HS256 keyed with the EC key (" + form + ")", authtest.HMACToken(t, jwa.HS256, secret, ecKid, c), "invalid_token"})
 		}
 		runTokenRows(t, ecTS, rows)
 	})
@@ -490,8 +286,8 @@ func TestAttackScopes(t *testing.T) {
 	}{
 		{"superstring, prefix and parts of the scope", is.Token(t, authtest.Scope("read:messages_all", "read", "messages", "read:", ":messages", "read:messages:x"))},
 		{"permissions with near misses", is.Token(t, authtest.Permissions("read:messages ", " read:messages", "READ:MESSAGES", "read:message"))},
-		{"SCOPE is not scope", forge(t, key, []byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(time.Now().Add(time.Hour).Unix())+`,"scope":"openid","SCOPE":"read:messages","Permissions":["read:messages"],"ſcope":"read:messages"}`), nil)},
-		{"scope in the header", forge(t, key, goodClaims(is), map[string]any{"scope": "read:messages", "permissions": []string{"read:messages"}})},
+		{"SCOPE is not scope", authtest.Forge(t, key, []byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(time.Now().Add(time.Hour).Unix())+`,"scope":"openid","SCOPE":"read:messages","Permissions":["read:messages"],"ſcope":"read:messages"}`), nil)},
+		{"scope in the header", authtest.Forge(t, key, is.Claims(time.Now()), map[string]any{"scope": "read:messages", "permissions": []string{"read:messages"}})},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := ts.graphQL(t, allFields, bearer(tt.token))
@@ -1028,7 +824,7 @@ func TestAbuseWhileServing(t *testing.T) {
 	good := is.Token(t, authtest.Scope("read:messages"))
 	bomb, _ := json.Marshal(map[string]string{"query": fragmentBomb(20, "Query", "@", "publicMessage { text }")})
 	oversized := `{"query":"{ __typename }","variables":{"p":"` + strings.Repeat("p", maxBody) + `"}}`
-	claims, _ := json.Marshal(goodClaims(is))
+	claims, _ := json.Marshal(is.Claims(time.Now()))
 	jwksBefore := is.JWKSRequests()
 
 	var sent atomic.Int64
@@ -1048,12 +844,12 @@ func TestAbuseWhileServing(t *testing.T) {
 					kind, body = "random kid", `{"query":"{ publicMessage { text } }"}`
 					// An allowed alg and a kid never seen: the signature is
 					// not even looked at before the key lookup.
-					authz = bearer(rawJWS(fmt.Sprintf(`{"alg":"RS256","typ":"JWT","kid":"random-%d-%d"}`, g, i), string(claims), make([]byte, 256)))
+					authz = bearer(authtest.Assemble(fmt.Sprintf(`{"alg":"RS256","typ":"JWT","kid":"random-%d-%d"}`, g, i), string(claims), make([]byte, 256)))
 				case 2:
 					kind, body = "oversized body", oversized
 				case 3:
 					kind, body = "alg none", `{"query":"{ publicMessage { text } }"}`
-					authz = bearer(rawJWS(`{"alg":"none"}`, `{"scope":"read:messages"}`, nil))
+					authz = bearer(authtest.Assemble(`{"alg":"none"}`, `{"scope":"read:messages"}`, nil))
 				}
 				req, _ := http.NewRequest(http.MethodPost, ts.URL+"graphql", strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")

@@ -2,15 +2,8 @@ package auth_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -22,7 +15,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/lestrrat-go/jwx/v2/cert"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -82,206 +74,6 @@ func newValidator(t testing.TB, is *authtest.Issuer, algs ...jwa.SignatureAlgori
 	return v
 }
 
-// claimsAt are the claims a good token has at now, as a map to break.
-func claimsAt(is *authtest.Issuer, now time.Time) map[string]any {
-	return map[string]any{
-		"iss": is.URL,
-		"aud": is.Audience,
-		"sub": authtest.DefaultSubject,
-		"iat": now.Unix(),
-		"exp": now.Add(time.Hour).Unix(),
-	}
-}
-
-func with(m map[string]any, kv ...any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i < len(kv); i += 2 {
-		if kv[i+1] == nil {
-			delete(out, kv[i].(string))
-		} else {
-			out[kv[i].(string)] = kv[i+1]
-		}
-	}
-	return out
-}
-
-// signRaw signs payload exactly as given (hand-written JSON keeps key order
-// and duplicates) with key and extra protected headers.
-func signRaw(t testing.TB, key jwk.Key, payload string, headers map[string]any) string {
-	t.Helper()
-	tok, err := sign([]byte(payload), key, headers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Make sure the token says what the row claims it says: jws.Sign, given
-	// a jwk.Key, overwrites "kid" with the key's own, which is why sign
-	// does not hand it one (and why authtest.Sign cannot forge a kid).
-	var got map[string]any
-	if b, err := b64.DecodeString(strings.Split(tok, ".")[0]); err != nil || json.Unmarshal(b, &got) != nil {
-		t.Fatalf("cannot read back the header of %s", tok)
-	}
-	for name, want := range headers {
-		v, ok := got[name]
-		switch {
-		case want == nil && ok:
-			t.Fatalf("header %q = %v; the signer added it back", name, v)
-		case want != nil && !ok:
-			t.Fatalf("header %q missing after signing", name)
-		case name == "kid" && v != want:
-			t.Fatalf("header kid = %q after signing; want %q", v, want)
-		}
-	}
-	return tok
-}
-
-// sign is authtest.Sign, except that the headers really win: "kid" and
-// "alg" default to the key's, and any header given (nil: removed) replaces
-// them.
-func sign(payload []byte, key jwk.Key, headers map[string]any) (string, error) {
-	hdr := jws.NewHeaders()
-	alg := jwa.SignatureAlgorithm(key.Algorithm().String())
-	defaults := map[string]any{jws.KeyIDKey: key.KeyID(), jws.TypeKey: "JWT"}
-	for name, v := range defaults {
-		if _, override := headers[name]; !override {
-			_ = hdr.Set(name, v)
-		}
-	}
-	for name, v := range headers {
-		switch {
-		case name == jws.AlgorithmKey:
-			alg = jwa.SignatureAlgorithm(fmt.Sprint(v))
-		case v != nil:
-			if err := hdr.Set(name, v); err != nil {
-				return "", fmt.Errorf("header %q: %w", name, err)
-			}
-		}
-	}
-	var raw any
-	if err := key.Raw(&raw); err != nil {
-		return "", err
-	}
-	signed, err := jws.Sign(payload, jws.WithKey(alg, raw, jws.WithProtectedHeaders(hdr)))
-	return string(signed), err
-}
-
-func signClaims(t testing.TB, key jwk.Key, claims map[string]any, headers map[string]any) string {
-	t.Helper()
-	b, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signRaw(t, key, string(b), headers)
-}
-
-// unsigned builds header.payload.signature from JSON and raw signature
-// bytes, for tokens no signer would produce.
-func unsigned(header, payload string, sig []byte) string {
-	return b64.EncodeToString([]byte(header)) + "." + b64.EncodeToString([]byte(payload)) + "." + b64.EncodeToString(sig)
-}
-
-// hmacToken is the classic algorithm-confusion token: HS256/384/512 keyed
-// with bytes anyone can fetch (the issuer's public key).
-func hmacToken(t testing.TB, alg jwa.SignatureAlgorithm, secret []byte, kid string, claims map[string]any) string {
-	t.Helper()
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hdr := jws.NewHeaders()
-	_ = hdr.Set(jws.KeyIDKey, kid)
-	_ = hdr.Set(jws.TypeKey, "JWT")
-	signed, err := jws.Sign(payload, jws.WithKey(alg, secret, jws.WithProtectedHeaders(hdr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(signed)
-}
-
-// publicKeyForms are the byte strings an attacker would try as an HMAC
-// secret: the issuer's public key as PEM, DER, the modulus, and the JWK.
-func publicKeyForms(t testing.TB, key jwk.Key) map[string][]byte {
-	t.Helper()
-	pub, err := key.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw any
-	if err := pub.Raw(&raw); err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwkJSON, err := json.Marshal(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forms := map[string][]byte{
-		"PEM": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
-		"DER": der,
-		"JWK": jwkJSON,
-	}
-	switch k := raw.(type) {
-	case *rsa.PublicKey:
-		forms["n"] = k.N.Bytes()
-		forms["PKCS1 PEM"] = pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(k)})
-	case *ecdsa.PublicKey:
-		point, err := k.Bytes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		forms["point"] = point
-	}
-	return forms
-}
-
-// selfSignedChain is an x5c value for key: a certificate no one trusts.
-func selfSignedChain(t testing.TB, key jwk.Key) *cert.Chain {
-	t.Helper()
-	var priv any
-	if err := key.Raw(&priv); err != nil {
-		t.Fatal(err)
-	}
-	signer := priv.(crypto.Signer)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "attacker"},
-		NotBefore:    testNow.Add(-time.Hour),
-		NotAfter:     testNow.Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, signer.Public(), priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var chain cert.Chain
-	if err := chain.AddString(base64.StdEncoding.EncodeToString(der)); err != nil {
-		t.Fatal(err)
-	}
-	return &chain
-}
-
-func mustKey(t testing.TB, alg jwa.SignatureAlgorithm) jwk.Key {
-	t.Helper()
-	k, err := authtest.NewKey(alg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func publicOf(t testing.TB, k jwk.Key) jwk.Key {
-	t.Helper()
-	pub, err := k.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub
-}
-
 // wantReason checks that err is the refusal with reason (and so matches
 // ErrInvalidToken and ErrUnauthorized).
 func wantReason(t *testing.T, err error, reason auth.Reason) {
@@ -313,10 +105,10 @@ func TestValidate(t *testing.T) {
 	v := newValidator(t, is)
 	key := is.SigningKey()
 	kid := key.KeyID()
-	base := claimsAt(is, testNow)
-	good := signClaims(t, key, base, nil)
-	attacker := mustKey(t, jwa.RS256)
-	attackerEC := mustKey(t, jwa.ES256)
+	base := is.Claims(testNow)
+	good := authtest.Forge(t, key, base, nil)
+	attacker := authtest.Key(t, jwa.RS256)
+	attackerEC := authtest.Key(t, jwa.ES256)
 	at := func(d time.Duration) int64 { return testNow.Add(d).Unix() }
 
 	// jku and x5u must never be fetched: this server counts attempts.
@@ -324,7 +116,7 @@ func TestValidate(t *testing.T) {
 	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fetched.Store(r.URL.Path, true)
 		set := jwk.NewSet()
-		_ = set.AddKey(publicOf(t, attacker))
+		_ = set.AddKey(authtest.Public(t, attacker))
 		_ = json.NewEncoder(w).Encode(set)
 	}))
 	t.Cleanup(trap.Close)
@@ -340,97 +132,97 @@ func TestValidate(t *testing.T) {
 	rows := []row{
 		// The baseline and what must stay valid.
 		{"valid", good, ""},
-		{"aud array containing the audience", signClaims(t, key, with(base, "aud", []string{"https://other.example", is.Audience}), nil), ""},
-		{"exp as a float", signClaims(t, key, with(base, "exp", float64(at(time.Hour))+0.5), nil), ""},
-		{"exp 59s ago (skew)", signClaims(t, key, with(base, "exp", at(-59*time.Second)), nil), ""},
-		{"nbf 59s ahead (skew)", signClaims(t, key, with(base, "nbf", at(59*time.Second)), nil), ""},
-		{"iat 59s ahead (skew)", signClaims(t, key, with(base, "iat", at(59*time.Second)), nil), ""},
-		{"no iat", signClaims(t, key, with(base, "iat", nil), nil), ""},
-		{"no sub", signClaims(t, key, with(base, "sub", nil), nil), ""},
-		{"typ at+jwt", signClaims(t, key, base, map[string]any{"typ": "at+jwt"}), ""},
-		{"typ application/at+jwt", signClaims(t, key, base, map[string]any{"typ": "application/at+jwt"}), ""},
-		{"typ jwt in lower case", signClaims(t, key, base, map[string]any{"typ": "jwt"}), ""},
-		{"no typ", signClaims(t, key, base, map[string]any{"typ": nil}), ""},
-		{"empty scope and permissions", signClaims(t, key, with(base, "scope", "", "permissions", []string{}), nil), ""},
-		{"deeply nested private claim", signRaw(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(at(time.Hour))+`,"x":`+strings.Repeat("[", 1500)+strings.Repeat("]", 1500)+`}`, nil), ""},
+		{"aud array containing the audience", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []string{"https://other.example", is.Audience}), nil), ""},
+		{"exp as a float", authtest.Forge(t, key, authtest.WithClaims(base, "exp", float64(at(time.Hour))+0.5), nil), ""},
+		{"exp 59s ago (skew)", authtest.Forge(t, key, authtest.WithClaims(base, "exp", at(-59*time.Second)), nil), ""},
+		{"nbf 59s ahead (skew)", authtest.Forge(t, key, authtest.WithClaims(base, "nbf", at(59*time.Second)), nil), ""},
+		{"iat 59s ahead (skew)", authtest.Forge(t, key, authtest.WithClaims(base, "iat", at(59*time.Second)), nil), ""},
+		{"no iat", authtest.Forge(t, key, authtest.WithClaims(base, "iat", nil), nil), ""},
+		{"no sub", authtest.Forge(t, key, authtest.WithClaims(base, "sub", nil), nil), ""},
+		{"typ at+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "at+jwt"}), ""},
+		{"typ application/at+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "application/at+jwt"}), ""},
+		{"typ jwt in lower case", authtest.Forge(t, key, base, map[string]any{"typ": "jwt"}), ""},
+		{"no typ", authtest.Forge(t, key, base, map[string]any{"typ": nil}), ""},
+		{"empty scope and permissions", authtest.Forge(t, key, authtest.WithClaims(base, "scope", "", "permissions", []string{}), nil), ""},
+		{"deeply nested private claim", authtest.Forge(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(at(time.Hour))+`,"x":`+strings.Repeat("[", 1500)+strings.Repeat("]", 1500)+`}`, nil), ""},
 
 		// exp, nbf, iat.
-		{"expired 61s ago", signClaims(t, key, with(base, "exp", at(-61*time.Second)), nil), auth.ReasonTokenExpired},
-		{"expired a year ago", signClaims(t, key, with(base, "exp", at(-365*24*time.Hour)), nil), auth.ReasonTokenExpired},
-		{"no exp", signClaims(t, key, with(base, "exp", nil), nil), auth.ReasonInvalidClaims},
-		{"nbf 61s ahead", signClaims(t, key, with(base, "nbf", at(61*time.Second)), nil), auth.ReasonInvalidClaims},
-		{"iat 61s ahead", signClaims(t, key, with(base, "iat", at(61*time.Second)), nil), auth.ReasonInvalidClaims},
+		{"expired 61s ago", authtest.Forge(t, key, authtest.WithClaims(base, "exp", at(-61*time.Second)), nil), auth.ReasonTokenExpired},
+		{"expired a year ago", authtest.Forge(t, key, authtest.WithClaims(base, "exp", at(-365*24*time.Hour)), nil), auth.ReasonTokenExpired},
+		{"no exp", authtest.Forge(t, key, authtest.WithClaims(base, "exp", nil), nil), auth.ReasonInvalidClaims},
+		{"nbf 61s ahead", authtest.Forge(t, key, authtest.WithClaims(base, "nbf", at(61*time.Second)), nil), auth.ReasonInvalidClaims},
+		{"iat 61s ahead", authtest.Forge(t, key, authtest.WithClaims(base, "iat", at(61*time.Second)), nil), auth.ReasonInvalidClaims},
 
 		// iss and aud.
-		{"wrong iss", signClaims(t, key, with(base, "iss", "https://evil.example/"), nil), auth.ReasonInvalidClaims},
-		{"iss without its trailing slash", signClaims(t, key, with(base, "iss", strings.TrimSuffix(is.URL, "/")), nil), auth.ReasonInvalidClaims},
-		{"iss in upper case", signClaims(t, key, with(base, "iss", strings.ToUpper(is.URL)), nil), auth.ReasonInvalidClaims},
-		{"no iss", signClaims(t, key, with(base, "iss", nil), nil), auth.ReasonInvalidClaims},
-		{"wrong aud", signClaims(t, key, with(base, "aud", "https://other.example"), nil), auth.ReasonInvalidClaims},
-		{"aud with a suffix", signClaims(t, key, with(base, "aud", is.Audience+"x"), nil), auth.ReasonInvalidClaims},
-		{"no aud", signClaims(t, key, with(base, "aud", nil), nil), auth.ReasonInvalidClaims},
-		{"empty aud array", signClaims(t, key, with(base, "aud", []string{}), nil), auth.ReasonInvalidClaims},
+		{"wrong iss", authtest.Forge(t, key, authtest.WithClaims(base, "iss", "https://evil.example/"), nil), auth.ReasonInvalidClaims},
+		{"iss without its trailing slash", authtest.Forge(t, key, authtest.WithClaims(base, "iss", strings.TrimSuffix(is.URL, "/")), nil), auth.ReasonInvalidClaims},
+		{"iss in upper case", authtest.Forge(t, key, authtest.WithClaims(base, "iss", strings.ToUpper(is.URL)), nil), auth.ReasonInvalidClaims},
+		{"no iss", authtest.Forge(t, key, authtest.WithClaims(base, "iss", nil), nil), auth.ReasonInvalidClaims},
+		{"wrong aud", authtest.Forge(t, key, authtest.WithClaims(base, "aud", "https://other.example"), nil), auth.ReasonInvalidClaims},
+		{"aud with a suffix", authtest.Forge(t, key, authtest.WithClaims(base, "aud", is.Audience+"x"), nil), auth.ReasonInvalidClaims},
+		{"no aud", authtest.Forge(t, key, authtest.WithClaims(base, "aud", nil), nil), auth.ReasonInvalidClaims},
+		{"empty aud array", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []string{}), nil), auth.ReasonInvalidClaims},
 
 		// Claim types jwx would coerce.
-		{"exp as a string", signClaims(t, key, with(base, "exp", "9999999999"), nil), auth.ReasonInvalidClaims},
-		{"exp as an object", signClaims(t, key, with(base, "exp", map[string]any{"$date": 9999999999}), nil), auth.ReasonInvalidClaims},
-		{"exp as a bool", signClaims(t, key, with(base, "exp", true), nil), auth.ReasonInvalidClaims},
-		{"exp as an array", signClaims(t, key, with(base, "exp", []int64{9999999999}), nil), auth.ReasonInvalidClaims},
-		{"exp null", signRaw(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":null}`, nil), auth.ReasonInvalidClaims},
-		{"nbf as a string", signClaims(t, key, with(base, "nbf", "0"), nil), auth.ReasonInvalidClaims},
-		{"iat as a string", signClaims(t, key, with(base, "iat", "0"), nil), auth.ReasonInvalidClaims},
-		{"aud as a number", signClaims(t, key, with(base, "aud", 42), nil), auth.ReasonInvalidClaims},
-		{"aud as an object", signClaims(t, key, with(base, "aud", map[string]any{"aud": is.Audience}), nil), auth.ReasonInvalidClaims},
-		{"aud array with a number", signClaims(t, key, with(base, "aud", []any{is.Audience, 1}), nil), auth.ReasonInvalidClaims},
-		{"aud array with null", signClaims(t, key, with(base, "aud", []any{is.Audience, nil}), nil), auth.ReasonInvalidClaims},
-		{"aud array nested", signClaims(t, key, with(base, "aud", []any{[]string{is.Audience}}), nil), auth.ReasonInvalidClaims},
-		{"iss as an array", signClaims(t, key, with(base, "iss", []string{is.URL}), nil), auth.ReasonInvalidClaims},
-		{"sub as a number", signClaims(t, key, with(base, "sub", 12345), nil), auth.ReasonInvalidClaims},
-		{"scope as an array", signClaims(t, key, with(base, "scope", []string{"read:messages"}), nil), auth.ReasonInvalidClaims},
-		{"scope as a number", signClaims(t, key, with(base, "scope", 1), nil), auth.ReasonInvalidClaims},
-		{"permissions as a string", signClaims(t, key, with(base, "permissions", "read:messages"), nil), auth.ReasonInvalidClaims},
-		{"permissions with a number", signClaims(t, key, with(base, "permissions", []any{"read:messages", 1}), nil), auth.ReasonInvalidClaims},
-		{"permissions with null", signClaims(t, key, with(base, "permissions", []any{"read:messages", nil}), nil), auth.ReasonInvalidClaims},
-		{"permissions null", signRaw(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(at(time.Hour))+`,"permissions":null}`, nil), auth.ReasonInvalidClaims},
+		{"exp as a string", authtest.Forge(t, key, authtest.WithClaims(base, "exp", "9999999999"), nil), auth.ReasonInvalidClaims},
+		{"exp as an object", authtest.Forge(t, key, authtest.WithClaims(base, "exp", map[string]any{"$date": 9999999999}), nil), auth.ReasonInvalidClaims},
+		{"exp as a bool", authtest.Forge(t, key, authtest.WithClaims(base, "exp", true), nil), auth.ReasonInvalidClaims},
+		{"exp as an array", authtest.Forge(t, key, authtest.WithClaims(base, "exp", []int64{9999999999}), nil), auth.ReasonInvalidClaims},
+		{"exp null", authtest.Forge(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":null}`, nil), auth.ReasonInvalidClaims},
+		{"nbf as a string", authtest.Forge(t, key, authtest.WithClaims(base, "nbf", "0"), nil), auth.ReasonInvalidClaims},
+		{"iat as a string", authtest.Forge(t, key, authtest.WithClaims(base, "iat", "0"), nil), auth.ReasonInvalidClaims},
+		{"aud as a number", authtest.Forge(t, key, authtest.WithClaims(base, "aud", 42), nil), auth.ReasonInvalidClaims},
+		{"aud as an object", authtest.Forge(t, key, authtest.WithClaims(base, "aud", map[string]any{"aud": is.Audience}), nil), auth.ReasonInvalidClaims},
+		{"aud array with a number", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []any{is.Audience, 1}), nil), auth.ReasonInvalidClaims},
+		{"aud array with null", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []any{is.Audience, nil}), nil), auth.ReasonInvalidClaims},
+		{"aud array nested", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []any{[]string{is.Audience}}), nil), auth.ReasonInvalidClaims},
+		{"iss as an array", authtest.Forge(t, key, authtest.WithClaims(base, "iss", []string{is.URL}), nil), auth.ReasonInvalidClaims},
+		{"sub as a number", authtest.Forge(t, key, authtest.WithClaims(base, "sub", 12345), nil), auth.ReasonInvalidClaims},
+		{"scope as an array", authtest.Forge(t, key, authtest.WithClaims(base, "scope", []string{"read:messages"}), nil), auth.ReasonInvalidClaims},
+		{"scope as a number", authtest.Forge(t, key, authtest.WithClaims(base, "scope", 1), nil), auth.ReasonInvalidClaims},
+		{"permissions as a string", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", "read:messages"), nil), auth.ReasonInvalidClaims},
+		{"permissions with a number", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", []any{"read:messages", 1}), nil), auth.ReasonInvalidClaims},
+		{"permissions with null", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", []any{"read:messages", nil}), nil), auth.ReasonInvalidClaims},
+		{"permissions null", authtest.Forge(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(at(time.Hour))+`,"permissions":null}`, nil), auth.ReasonInvalidClaims},
 		// Claim names are case-sensitive: "EXP" is some other claim and
 		// must not hide the string "exp" from the type check.
-		{"exp string hidden behind EXP", signRaw(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":"9999999999","EXP":1}`, nil), auth.ReasonInvalidClaims},
+		{"exp string hidden behind EXP", authtest.Forge(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":"9999999999","EXP":1}`, nil), auth.ReasonInvalidClaims},
 
 		// Payloads that are not a claims object.
-		{"payload is an array", signRaw(t, key, `[]`, nil), auth.ReasonInvalidToken},
-		{"payload is a string", signRaw(t, key, `"hello"`, nil), auth.ReasonInvalidToken},
-		{"payload is not JSON", signRaw(t, key, `exp=9999999999`, nil), auth.ReasonInvalidToken},
-		{"payload is null", signRaw(t, key, `null`, nil), auth.ReasonInvalidClaims},
+		{"payload is an array", authtest.Forge(t, key, `[]`, nil), auth.ReasonInvalidToken},
+		{"payload is a string", authtest.Forge(t, key, `"hello"`, nil), auth.ReasonInvalidToken},
+		{"payload is not JSON", authtest.Forge(t, key, `exp=9999999999`, nil), auth.ReasonInvalidToken},
+		{"payload is null", authtest.Forge(t, key, `null`, nil), auth.ReasonInvalidClaims},
 
 		// Signature and key.
-		{"signed by another key under the real kid", signClaims(t, attacker, base, map[string]any{"kid": kid}), auth.ReasonInvalidToken},
-		{"unknown kid", signClaims(t, attacker, base, nil), auth.ReasonInvalidToken},
-		{"empty kid", unsignedHeaderToken(t, key, map[string]any{"alg": "RS256", "typ": "JWT", "kid": ""}, payload), auth.ReasonInvalidToken},
-		{"no kid", unsignedHeaderToken(t, key, map[string]any{"alg": "RS256", "typ": "JWT"}, payload), auth.ReasonInvalidToken},
-		{"control: hand-signed with the real kid", unsignedHeaderToken(t, key, map[string]any{"alg": "RS256", "typ": "JWT", "kid": kid}, payload), ""},
-		{"kid path traversal", signClaims(t, attacker, base, map[string]any{"kid": "../../../../etc/passwd"}), auth.ReasonInvalidToken},
-		{"kid SQL injection", signClaims(t, attacker, base, map[string]any{"kid": "' OR 1=1 --"}), auth.ReasonInvalidToken},
-		{"kid of 3000 bytes", signClaims(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 3000)}), auth.ReasonInvalidToken},
+		{"signed by another key under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid}), auth.ReasonInvalidToken},
+		{"unknown kid", authtest.Forge(t, attacker, base, nil), auth.ReasonInvalidToken},
+		{"empty kid", authtest.SignHeader(t, key, map[string]any{"alg": "RS256", "typ": "JWT", "kid": ""}, payload), auth.ReasonInvalidToken},
+		{"no kid", authtest.SignHeader(t, key, map[string]any{"alg": "RS256", "typ": "JWT"}, payload), auth.ReasonInvalidToken},
+		{"control: hand-signed with the real kid", authtest.SignHeader(t, key, map[string]any{"alg": "RS256", "typ": "JWT", "kid": kid}, payload), ""},
+		{"kid path traversal", authtest.Forge(t, attacker, base, map[string]any{"kid": "../../../../etc/passwd"}), auth.ReasonInvalidToken},
+		{"kid SQL injection", authtest.Forge(t, attacker, base, map[string]any{"kid": "' OR 1=1 --"}), auth.ReasonInvalidToken},
+		{"kid of 3000 bytes", authtest.Forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 3000)}), auth.ReasonInvalidToken},
 		{"tampered payload", hdr + "." + b64.EncodeToString([]byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":9999999999,"scope":"admin"}`)) + "." + sig, auth.ReasonInvalidToken},
 		{"tampered header", b64.EncodeToString([]byte(`{"alg":"RS256","kid":"`+kid+`","typ":"JWT","x":1}`)) + "." + payload + "." + sig, auth.ReasonInvalidToken},
-		{"signature of another token", hdr + "." + payload + "." + strings.Split(signClaims(t, key, with(base, "sub", "other"), nil), ".")[2], auth.ReasonInvalidToken},
-		{"attacker key embedded as jwk", signClaims(t, attacker, base, map[string]any{"jwk": publicOf(t, attacker)}), auth.ReasonInvalidToken},
-		{"attacker key embedded as jwk under the real kid", signClaims(t, attacker, base, map[string]any{"kid": kid, "jwk": publicOf(t, attacker)}), auth.ReasonInvalidToken},
-		{"jku pointing at the attacker", signClaims(t, attacker, base, map[string]any{"jku": trap.URL + "/jku"}), auth.ReasonInvalidToken},
-		{"x5u pointing at the attacker", signClaims(t, attacker, base, map[string]any{"x5u": trap.URL + "/x5u"}), auth.ReasonInvalidToken},
-		{"x5c with the attacker's certificate", signClaims(t, attacker, base, map[string]any{"x5c": selfSignedChain(t, attacker)}), auth.ReasonInvalidToken},
-		{"x5c under the real kid", signClaims(t, attacker, base, map[string]any{"kid": kid, "x5c": selfSignedChain(t, attacker)}), auth.ReasonInvalidToken},
-		{"ES256 by the attacker under the RSA kid", signClaims(t, attackerEC, base, map[string]any{"kid": kid}), auth.ReasonInvalidToken},
+		{"signature of another token", hdr + "." + payload + "." + strings.Split(authtest.Forge(t, key, authtest.WithClaims(base, "sub", "other"), nil), ".")[2], auth.ReasonInvalidToken},
+		{"attacker key embedded as jwk", authtest.Forge(t, attacker, base, map[string]any{"jwk": authtest.Public(t, attacker)}), auth.ReasonInvalidToken},
+		{"attacker key embedded as jwk under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid, "jwk": authtest.Public(t, attacker)}), auth.ReasonInvalidToken},
+		{"jku pointing at the attacker", authtest.Forge(t, attacker, base, map[string]any{"jku": trap.URL + "/jku"}), auth.ReasonInvalidToken},
+		{"x5u pointing at the attacker", authtest.Forge(t, attacker, base, map[string]any{"x5u": trap.URL + "/x5u"}), auth.ReasonInvalidToken},
+		{"x5c with the attacker's certificate", authtest.Forge(t, attacker, base, map[string]any{"x5c": authtest.SelfSignedChain(t, attacker, testNow)}), auth.ReasonInvalidToken},
+		{"x5c under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid, "x5c": authtest.SelfSignedChain(t, attacker, testNow)}), auth.ReasonInvalidToken},
+		{"ES256 by the attacker under the RSA kid", authtest.Forge(t, attackerEC, base, map[string]any{"kid": kid}), auth.ReasonInvalidToken},
 
 		// Header extensions and typ.
-		{"crit with an unknown name", signClaims(t, key, base, map[string]any{"crit": []string{"exp"}, "exp": 1}), auth.ReasonInvalidToken},
-		{"crit b64 false", unsignedHeaderToken(t, key, map[string]any{"alg": "RS256", "kid": kid, "b64": false, "crit": []string{"b64"}}, payload), auth.ReasonInvalidToken},
-		{"b64 false without crit", unsignedHeaderToken(t, key, map[string]any{"alg": "RS256", "kid": kid, "b64": false}, payload), auth.ReasonInvalidToken},
-		{"typ JWE", signClaims(t, key, base, map[string]any{"typ": "JWE"}), auth.ReasonInvalidToken},
-		{"typ jose+json", signClaims(t, key, base, map[string]any{"typ": "jose+json"}), auth.ReasonInvalidToken},
-		{"typ JOSE", signClaims(t, key, base, map[string]any{"typ": "JOSE"}), auth.ReasonInvalidToken},
-		{"typ id_token", signClaims(t, key, base, map[string]any{"typ": "id_token+jwt"}), auth.ReasonInvalidToken},
-		{"typ at+jwt with a parameter", signClaims(t, key, base, map[string]any{"typ": "at+jwt; x=1"}), auth.ReasonInvalidToken},
+		{"crit with an unknown name", authtest.Forge(t, key, base, map[string]any{"crit": []string{"exp"}, "exp": 1}), auth.ReasonInvalidToken},
+		{"crit b64 false", authtest.SignHeader(t, key, map[string]any{"alg": "RS256", "kid": kid, "b64": false, "crit": []string{"b64"}}, payload), auth.ReasonInvalidToken},
+		{"b64 false without crit", authtest.SignHeader(t, key, map[string]any{"alg": "RS256", "kid": kid, "b64": false}, payload), auth.ReasonInvalidToken},
+		{"typ JWE", authtest.Forge(t, key, base, map[string]any{"typ": "JWE"}), auth.ReasonInvalidToken},
+		{"typ jose+json", authtest.Forge(t, key, base, map[string]any{"typ": "jose+json"}), auth.ReasonInvalidToken},
+		{"typ JOSE", authtest.Forge(t, key, base, map[string]any{"typ": "JOSE"}), auth.ReasonInvalidToken},
+		{"typ id_token", authtest.Forge(t, key, base, map[string]any{"typ": "id_token+jwt"}), auth.ReasonInvalidToken},
+		{"typ at+jwt with a parameter", authtest.Forge(t, key, base, map[string]any{"typ": "at+jwt; x=1"}), auth.ReasonInvalidToken},
 
 		// Shape, before any JSON is read.
 		{"empty", "", auth.ReasonInvalidToken},
@@ -449,7 +241,7 @@ func TestValidate(t *testing.T) {
 		{"unicode inside", hdr + "." + payload + ".é" + sig, auth.ReasonInvalidToken},
 		{"JSON serialization", jsonSerialization(t, good), auth.ReasonInvalidToken},
 		{"flattened JSON serialization", `{"protected":"` + hdr + `","payload":"` + payload + `","signature":"` + sig + `"}`, auth.ReasonInvalidToken},
-		{"over MaxTokenBytes", signClaims(t, key, with(base, "pad", strings.Repeat("p", auth.DefaultMaxTokenBytes)), nil), auth.ReasonInvalidToken},
+		{"over MaxTokenBytes", authtest.Forge(t, key, authtest.WithClaims(base, "pad", strings.Repeat("p", auth.DefaultMaxTokenBytes)), nil), auth.ReasonInvalidToken},
 	}
 
 	// alg none, every spelling, with and without a signature.
@@ -457,21 +249,21 @@ func TestValidate(t *testing.T) {
 		h := `{"alg":"` + alg + `","kid":"` + kid + `","typ":"JWT"}`
 		p, _ := json.Marshal(base)
 		rows = append(rows,
-			row{"alg " + alg + " without signature", unsigned(h, string(p), nil), auth.ReasonInvalidToken},
-			row{"alg " + alg + " with a signature", unsigned(h, string(p), []byte("signature")), auth.ReasonInvalidToken},
+			row{"alg " + alg + " without signature", authtest.Assemble(h, string(p), nil), auth.ReasonInvalidToken},
+			row{"alg " + alg + " with a signature", authtest.Assemble(h, string(p), []byte("signature")), auth.ReasonInvalidToken},
 			row{"alg " + alg + " with the real signature", b64.EncodeToString([]byte(h)) + "." + payload + "." + sig, auth.ReasonInvalidToken},
 		)
 	}
 	// HMAC keyed with the public key, every form of it.
-	for form, secret := range publicKeyForms(t, key) {
+	for form, secret := range authtest.PublicKeyForms(t, key) {
 		for _, alg := range []jwa.SignatureAlgorithm{jwa.HS256, jwa.HS384, jwa.HS512} {
-			rows = append(rows, row{fmt.Sprintf("%s keyed with the public key as %s", alg, form), hmacToken(t, alg, secret, kid, base), auth.ReasonInvalidToken})
+			rows = append(rows, row{fmt.Sprintf("%s keyed with the public key as %s", alg, form), authtest.HMACToken(t, alg, secret, kid, base), auth.ReasonInvalidToken})
 		}
 	}
 	// A real token whose last character in any part carries non-zero
 	// padding bits decodes to the same bytes; it must not validate.
 	for i, part := range parts {
-		if alt, ok := nonCanonical(part); ok {
+		if alt, ok := authtest.Respell(part); ok {
 			q := append([]string(nil), parts...)
 			q[i] = alt
 			rows = append(rows, row{fmt.Sprintf("non-canonical base64 in part %d", i), strings.Join(q, "."), auth.ReasonInvalidToken})
@@ -500,30 +292,6 @@ func TestValidate(t *testing.T) {
 	})
 }
 
-// unsignedHeaderToken signs headerJSON.payload with key by hand, so that
-// the header can say anything (b64, crit) while the signature is real.
-func unsignedHeaderToken(t testing.TB, key jwk.Key, header map[string]any, payload string) string {
-	t.Helper()
-	h, err := json.Marshal(header)
-	if err != nil {
-		t.Fatal(err)
-	}
-	input := b64.EncodeToString(h) + "." + payload
-	signer, err := jws.NewSigner(jwa.RS256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw any
-	if err := key.Raw(&raw); err != nil {
-		t.Fatal(err)
-	}
-	sig, err := signer.Sign([]byte(input), raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return input + "." + b64.EncodeToString(sig)
-}
-
 func jsonSerialization(t testing.TB, compact string) string {
 	t.Helper()
 	msg, err := jws.Parse([]byte(compact))
@@ -537,23 +305,6 @@ func jsonSerialization(t testing.TB, compact string) string {
 	return string(b)
 }
 
-// nonCanonical returns part with its last character's unused bits set, if
-// it has any (a length of 2 or 3 mod 4).
-func nonCanonical(part string) (string, bool) {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	var unused int
-	switch len(part) % 4 {
-	case 2:
-		unused = 0x0f
-	case 3:
-		unused = 0x03
-	default:
-		return "", false
-	}
-	last := strings.IndexByte(alphabet, part[len(part)-1])
-	return part[:len(part)-1] + string(alphabet[last|unused]), last|unused != last
-}
-
 // TestNonCanonicalBase64 builds tokens until every part has spare bits, so
 // that the row above is not skipped by chance of length.
 func TestNonCanonicalBase64(t *testing.T) {
@@ -561,13 +312,13 @@ func TestNonCanonicalBase64(t *testing.T) {
 	v := newValidator(t, is)
 	covered := map[int]bool{}
 	for sub := 0; len(covered) < 3 && sub < 64; sub++ {
-		tok := signClaims(t, is.SigningKey(), with(claimsAt(is, testNow), "sub", strings.Repeat("s", sub)), map[string]any{"x": strings.Repeat("h", sub%3)})
+		tok := authtest.Forge(t, is.SigningKey(), authtest.WithClaims(is.Claims(testNow), "sub", strings.Repeat("s", sub)), map[string]any{"x": strings.Repeat("h", sub%3)})
 		if _, err := v.Validate(context.Background(), tok); err != nil {
 			t.Fatalf("canonical token: %v", err)
 		}
 		parts := strings.Split(tok, ".")
 		for i, part := range parts {
-			alt, ok := nonCanonical(part)
+			alt, ok := authtest.Respell(part)
 			if !ok {
 				continue
 			}
@@ -606,7 +357,7 @@ func TestValidateClaims(t *testing.T) {
 			&auth.Claims{Subject: "u3", Issuer: is.URL, Audience: []string{is.Audience}, ExpiresAt: time.Unix(exp, 0), Scopes: []string{"read"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := v.Validate(context.Background(), signRaw(t, key, tt.payload, nil))
+			c, err := v.Validate(context.Background(), authtest.Forge(t, key, tt.payload, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -644,7 +395,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 	bareV := newValidator(t, bareIs, multi...)
 	bareRS256 := newValidator(t, bareIs) // the default: RS256 only
 
-	attRSA, attEC, attEd := mustKey(t, jwa.RS256), mustKey(t, jwa.ES256), mustKey(t, jwa.EdDSA)
+	attRSA, attEC, attEd := authtest.Key(t, jwa.RS256), authtest.Key(t, jwa.ES256), authtest.Key(t, jwa.EdDSA)
 	rsaKid, ecKid, bareKid := rsaIs.SigningKey().KeyID(), ecIs.SigningKey().KeyID(), bareIs.SigningKey().KeyID()
 
 	type row struct {
@@ -654,30 +405,30 @@ func TestAlgorithmConfusion(t *testing.T) {
 		ok    bool
 	}
 	rows := []row{
-		{"control: RS256 from the RSA issuer", rsaV, signClaims(t, rsaIs.SigningKey(), claimsAt(rsaIs, testNow), nil), true},
-		{"control: ES256 from the EC issuer", ecV, signClaims(t, ecIs.SigningKey(), claimsAt(ecIs, testNow), nil), true},
-		{"control: RS256 under a key without alg", bareV, signClaims(t, bareIs.SigningKey(), claimsAt(bareIs, testNow), nil), true},
+		{"control: RS256 from the RSA issuer", rsaV, authtest.Forge(t, rsaIs.SigningKey(), rsaIs.Claims(testNow), nil), true},
+		{"control: ES256 from the EC issuer", ecV, authtest.Forge(t, ecIs.SigningKey(), ecIs.Claims(testNow), nil), true},
+		{"control: RS256 under a key without alg", bareV, authtest.Forge(t, bareIs.SigningKey(), bareIs.Claims(testNow), nil), true},
 		// PS256 with the issuer's own key verifies, but the JWKS pins that
 		// key to RS256.
-		{"PS256 signed by the issuer's RS256 key", rsaV, signClaims(t, rsaIs.SigningKey(), claimsAt(rsaIs, testNow), map[string]any{"alg": "PS256"}), false},
-		{"PS256 by the attacker under the RSA kid", rsaV, signClaims(t, attRSA, claimsAt(rsaIs, testNow), map[string]any{"alg": "PS256", "kid": rsaKid}), false},
-		{"ES256 by the attacker under the RSA kid", rsaV, signClaims(t, attEC, claimsAt(rsaIs, testNow), map[string]any{"kid": rsaKid}), false},
-		{"EdDSA by the attacker under the RSA kid", rsaV, signClaims(t, attEd, claimsAt(rsaIs, testNow), map[string]any{"kid": rsaKid}), false},
+		{"PS256 signed by the issuer's RS256 key", rsaV, authtest.Forge(t, rsaIs.SigningKey(), rsaIs.Claims(testNow), map[string]any{"alg": "PS256"}), false},
+		{"PS256 by the attacker under the RSA kid", rsaV, authtest.Forge(t, attRSA, rsaIs.Claims(testNow), map[string]any{"alg": "PS256", "kid": rsaKid}), false},
+		{"ES256 by the attacker under the RSA kid", rsaV, authtest.Forge(t, attEC, rsaIs.Claims(testNow), map[string]any{"kid": rsaKid}), false},
+		{"EdDSA by the attacker under the RSA kid", rsaV, authtest.Forge(t, attEd, rsaIs.Claims(testNow), map[string]any{"kid": rsaKid}), false},
 		// The key says nothing about its algorithm, so only the configured
 		// list stands between the issuer's own key and an algorithm the
 		// operator did not allow.
-		{"control: RS256 under a key without alg, RS256 only", bareRS256, signClaims(t, bareIs.SigningKey(), claimsAt(bareIs, testNow), nil), true},
-		{"PS256 by the issuer's key without alg, RS256 only", bareRS256, signClaims(t, bareIs.SigningKey(), claimsAt(bareIs, testNow), map[string]any{"alg": "PS256"}), false},
-		{"RS512 by the issuer's key without alg, RS256 only", bareRS256, signClaims(t, bareIs.SigningKey(), claimsAt(bareIs, testNow), map[string]any{"alg": "RS512"}), false},
-		{"control: PS256 by the issuer's key without alg, PS256 allowed", bareV, signClaims(t, bareIs.SigningKey(), claimsAt(bareIs, testNow), map[string]any{"alg": "PS256"}), true},
-		{"ES256 by the attacker under an RSA kid without alg", bareV, signClaims(t, attEC, claimsAt(bareIs, testNow), map[string]any{"kid": bareKid}), false},
-		{"EdDSA by the attacker under an RSA kid without alg", bareV, signClaims(t, attEd, claimsAt(bareIs, testNow), map[string]any{"kid": bareKid}), false},
-		{"RS256 by the attacker under the EC kid", ecV, signClaims(t, attRSA, claimsAt(ecIs, testNow), map[string]any{"kid": ecKid}), false},
-		{"ES256 by the attacker under the EC kid", ecV, signClaims(t, attEC, claimsAt(ecIs, testNow), map[string]any{"kid": ecKid}), false},
-		{"ES384 (not allowed) under the EC kid", ecV, signClaims(t, mustKey(t, jwa.ES384), claimsAt(ecIs, testNow), map[string]any{"kid": ecKid}), false},
+		{"control: RS256 under a key without alg, RS256 only", bareRS256, authtest.Forge(t, bareIs.SigningKey(), bareIs.Claims(testNow), nil), true},
+		{"PS256 by the issuer's key without alg, RS256 only", bareRS256, authtest.Forge(t, bareIs.SigningKey(), bareIs.Claims(testNow), map[string]any{"alg": "PS256"}), false},
+		{"RS512 by the issuer's key without alg, RS256 only", bareRS256, authtest.Forge(t, bareIs.SigningKey(), bareIs.Claims(testNow), map[string]any{"alg": "RS512"}), false},
+		{"control: PS256 by the issuer's key without alg, PS256 allowed", bareV, authtest.Forge(t, bareIs.SigningKey(), bareIs.Claims(testNow), map[string]any{"alg": "PS256"}), true},
+		{"ES256 by the attacker under an RSA kid without alg", bareV, authtest.Forge(t, attEC, bareIs.Claims(testNow), map[string]any{"kid": bareKid}), false},
+		{"EdDSA by the attacker under an RSA kid without alg", bareV, authtest.Forge(t, attEd, bareIs.Claims(testNow), map[string]any{"kid": bareKid}), false},
+		{"RS256 by the attacker under the EC kid", ecV, authtest.Forge(t, attRSA, ecIs.Claims(testNow), map[string]any{"kid": ecKid}), false},
+		{"ES256 by the attacker under the EC kid", ecV, authtest.Forge(t, attEC, ecIs.Claims(testNow), map[string]any{"kid": ecKid}), false},
+		{"ES384 (not allowed) under the EC kid", ecV, authtest.Forge(t, authtest.Key(t, jwa.ES384), ecIs.Claims(testNow), map[string]any{"kid": ecKid}), false},
 	}
 	// CVE-2022-21449, "psychic signatures": r = s = 0 must never verify.
-	ecPayload, _ := json.Marshal(claimsAt(ecIs, testNow))
+	ecPayload, _ := json.Marshal(ecIs.Claims(testNow))
 	ecHeader := `{"alg":"ES256","kid":"` + ecKid + `","typ":"JWT"}`
 	order := elliptic256Order()
 	for name, sig := range map[string][]byte{
@@ -691,10 +442,10 @@ func TestAlgorithmConfusion(t *testing.T) {
 		"all ones":           []byte(strings.Repeat("\xff", 64)),
 		"r=s=0 as RS256 sig": make([]byte, 256),
 	} {
-		rows = append(rows, row{"psychic signature " + name, ecV, unsigned(ecHeader, string(ecPayload), sig), false})
+		rows = append(rows, row{"psychic signature " + name, ecV, authtest.Assemble(ecHeader, string(ecPayload), sig), false})
 	}
-	for form, secret := range publicKeyForms(t, ecIs.SigningKey()) {
-		rows = append(rows, row{"HS256 keyed with the EC public key as " + form, ecV, hmacToken(t, jwa.HS256, secret, ecKid, claimsAt(ecIs, testNow)), false})
+	for form, secret := range authtest.PublicKeyForms(t, ecIs.SigningKey()) {
+		rows = append(rows, row{"HS256 keyed with the EC public key as " + form, ecV, authtest.HMACToken(t, jwa.HS256, secret, ecKid, ecIs.Claims(testNow)), false})
 	}
 
 	for _, tt := range rows {
@@ -713,7 +464,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 
 func withoutAlg(t testing.TB, key jwk.Key) json.RawMessage {
 	t.Helper()
-	b, err := json.Marshal(publicOf(t, key))
+	b, err := json.Marshal(authtest.Public(t, key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -739,13 +490,13 @@ func pad32(n *big.Int) []byte {
 func TestKeylessTokensCostNoFetch(t *testing.T) {
 	is := authtest.NewServer(t)
 	v := newValidator(t, is)
-	payload := strings.Split(signClaims(t, is.SigningKey(), claimsAt(is, testNow), nil), ".")[1]
+	payload := strings.Split(authtest.Forge(t, is.SigningKey(), is.Claims(testNow), nil), ".")[1]
 	before := is.JWKSRequests()
 	for _, tok := range []string{
-		unsignedHeaderToken(t, is.SigningKey(), map[string]any{"alg": "RS256", "typ": "JWT"}, payload),
-		unsignedHeaderToken(t, is.SigningKey(), map[string]any{"alg": "RS256", "typ": "JWT", "kid": ""}, payload),
-		unsignedHeaderToken(t, is.SigningKey(), map[string]any{"alg": "HS256", "kid": "unknown"}, payload),
-		unsignedHeaderToken(t, is.SigningKey(), map[string]any{"alg": "RS256", "kid": "unknown", "crit": []string{"x"}}, payload),
+		authtest.SignHeader(t, is.SigningKey(), map[string]any{"alg": "RS256", "typ": "JWT"}, payload),
+		authtest.SignHeader(t, is.SigningKey(), map[string]any{"alg": "RS256", "typ": "JWT", "kid": ""}, payload),
+		authtest.SignHeader(t, is.SigningKey(), map[string]any{"alg": "HS256", "kid": "unknown"}, payload),
+		authtest.SignHeader(t, is.SigningKey(), map[string]any{"alg": "RS256", "kid": "unknown", "crit": []string{"x"}}, payload),
 	} {
 		_, err := v.Validate(context.Background(), tok)
 		wantReason(t, err, auth.ReasonInvalidToken)
@@ -754,7 +505,7 @@ func TestKeylessTokensCostNoFetch(t *testing.T) {
 		t.Errorf("tokens refused on their header alone cost %d JWKS requests; want 0", n)
 	}
 	// Whereas an unknown kid does ask (once), so that rotation is seen.
-	_, err := v.Validate(context.Background(), signClaims(t, mustKey(t, jwa.RS256), claimsAt(is, testNow), nil))
+	_, err := v.Validate(context.Background(), authtest.Forge(t, authtest.Key(t, jwa.RS256), is.Claims(testNow), nil))
 	wantReason(t, err, auth.ReasonInvalidToken)
 	if n := is.JWKSRequests() - before; n != 1 {
 		t.Errorf("an unknown kid cost %d JWKS requests; want 1", n)
@@ -823,7 +574,7 @@ func TestConcurrentValidation(t *testing.T) {
 		}
 	}
 	start := is.JWKSRequests()
-	validateAll(signClaims(t, is.SigningKey(), claimsAt(is, testNow), nil))
+	validateAll(authtest.Forge(t, is.SigningKey(), is.Claims(testNow), nil))
 	if n := is.JWKSRequests() - start; n != 0 {
 		t.Errorf("50 validations of a known key cost %d JWKS requests; want 0", n)
 	}
@@ -832,7 +583,7 @@ func TestConcurrentValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	is.SetDelay(50 * time.Millisecond)
-	validateAll(signClaims(t, next, claimsAt(is, testNow), nil))
+	validateAll(authtest.Forge(t, next, is.Claims(testNow), nil))
 	if n := is.JWKSRequests() - start; n != 1 {
 		t.Errorf("50 validations after a rotation cost %d JWKS requests; want 1", n)
 	}
