@@ -118,6 +118,7 @@ func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error)
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
 	}
+	srv.Use(webSocketSubscriptions{})
 	// Order matters: the cheap, early-exiting walk runs before gqlgen's
 	// complexity calculation, which walks the whole operation.
 	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxFields: opts.MaxFields})

@@ -16,13 +16,10 @@ const (
 	CodeDepthLimit         = "DEPTH_LIMIT_EXCEEDED"
 	CodeFieldLimit         = "FIELD_LIMIT_EXCEEDED"
 	CodeIntrospectionDepth = "INTROSPECTION_DEPTH_EXCEEDED"
-	// CodeSubscriptionTransport refuses a subscription sent over plain HTTP,
-	// where gqlgen would answer its first event and end, which looks like
-	// a working subscription that stops.
-	CodeSubscriptionTransport = "SUBSCRIPTION_NEEDS_WEBSOCKET"
 )
 
-// The limit codes answer 422 like gqlgen's own complexity limit: the
+// These codes (the limits, and subscriptions over HTTP) answer 422 like
+// gqlgen's own complexity limit: the
 // operation was refused as a whole, before execution. (This registers
 // constants in gqlgen's code table once; it holds no state of ours.)
 func init() {
@@ -55,14 +52,6 @@ func (operationLimits) ExtensionName() string                   { return "Operat
 func (operationLimits) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (l operationLimits) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
-	// The WebSocket transport passes on the upgrade request's headers; an
-	// HTTP request has no Upgrade header.
-	if op.Operation.Operation == ast.Subscription && op.Headers.Get("Upgrade") == "" {
-		return &gqlerror.Error{
-			Message:    "subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws) at this endpoint",
-			Extensions: map[string]any{"code": CodeSubscriptionTransport},
-		}
-	}
 	w := walk{limits: l}
 	w.selections(op.Operation.SelectionSet, 1, 0)
 	return w.err

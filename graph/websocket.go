@@ -9,8 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/authgql/server/auth"
 )
@@ -29,7 +32,35 @@ const (
 	DefaultWSConnections  = 10000
 )
 
+// CodeSubscriptionTransport refuses a subscription sent over plain HTTP.
+const CodeSubscriptionTransport = "SUBSCRIPTION_NEEDS_WEBSOCKET"
+
 type protocolKey struct{}
+
+// webSocketSubscriptions refuses subscriptions that arrive over HTTP POST
+// or GET, where gqlgen would answer the first event and end: it would look
+// like a working subscription that stops.
+type webSocketSubscriptions struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = webSocketSubscriptions{}
+
+func (webSocketSubscriptions) ExtensionName() string                   { return "WebSocketSubscriptions" }
+func (webSocketSubscriptions) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (webSocketSubscriptions) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
+	// The WebSocket transport passes on the upgrade request's headers; an
+	// HTTP request has no Upgrade header.
+	if op.Operation.Operation != ast.Subscription || op.Headers.Get("Upgrade") != "" {
+		return nil
+	}
+	return &gqlerror.Error{
+		Message:    "subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws) at this endpoint",
+		Extensions: map[string]any{"code": CodeSubscriptionTransport},
+	}
+}
 
 // websocketTransport serves subscriptions (and queries and mutations) over
 // both subprotocols. The token comes from connection_init and is checked by
