@@ -19,9 +19,9 @@ const (
 )
 
 // These codes (the limits, and subscriptions over HTTP) answer 422 like
-// gqlgen's own complexity limit: the
-// operation was refused as a whole, before execution. (This registers
-// constants in gqlgen's code table once; it holds no state of ours.)
+// gqlgen's own complexity limit: the operation was refused as a whole,
+// before execution. (This registers constants in gqlgen's code table once;
+// it holds no state of ours.)
 func init() {
 	for _, code := range []string{CodeDepthLimit, CodeFieldLimit, CodeIntrospectionDepth, CodeSubscriptionTransport} {
 		errcode.RegisterErrorType(code, errcode.KindProtocol)
