@@ -50,6 +50,7 @@ func dialWS(t *testing.T, ts *testServer, legacy bool, header http.Header) (*wsC
 		return nil, resp, err
 	}
 	t.Cleanup(func() { conn.CloseNow() })
+	conn.SetReadLimit(1 << 20)
 	c := &wsClient{conn: conn, legacy: legacy, msgs: make(chan wsMessage, 64), pings: make(chan struct{}, 64)}
 	go c.read()
 	return c, resp, nil

@@ -342,3 +342,47 @@ func TestWebSocketConnectionLimit(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestSlowSubscriberIsEnded: a subscriber that stops reading is ended with
+// SLOW_SUBSCRIBER once its queue (SUBSCRIBER_BUFFER) is full, and the
+// sender is never refused or held up by it.
+func TestSlowSubscriberIsEnded(t *testing.T) {
+	ts := startServer(t, map[string]string{"SUBSCRIBER_BUFFER": "4", "MESSAGE_MAX_LENGTH": "60000"})
+	read := bearer(ts.Issuer.Token(t, authtest.Scope("read:messages")))
+	slow, _, err := dialWS(t, ts, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := slow.init(t, map[string]any{"authorization": read}); err != nil {
+		t.Fatal(err)
+	}
+	slow.subscribe(t, "slow", subscriptionQuery)
+	time.Sleep(300 * time.Millisecond)
+
+	// slow's reader stops taking frames off the socket once 64 wait
+	// unread; then the socket buffers fill, then the hub's queue of 4.
+	writer := bearer(ts.Issuer.Token(t, authtest.Scope("write:messages")))
+	text := strings.Repeat("x", 50000)
+	body, _ := json.Marshal(map[string]any{"query": `mutation($t: String!) { sendMessage(text: $t) { id } }`, "variables": map[string]any{"t": text}})
+	for i := range 600 { // 30 MB: far more than socket buffers hold
+		r := do(t, http.MethodPost, ts.URL+"graphql", string(body), map[string]string{"Authorization": writer})
+		if r.Status != http.StatusOK || strings.Contains(string(r.Body), `"errors"`) {
+			t.Fatalf("send %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	// Drain slow: after the messages it had room for comes the error.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		m, err := slow.next(t, 5*time.Second)
+		if err != nil {
+			t.Fatalf("no SLOW_SUBSCRIBER error: %v", err)
+		}
+		if m.Type == "error" {
+			if !strings.Contains(string(m.Payload), `"SLOW_SUBSCRIBER"`) {
+				t.Fatalf("ended with %s; want SLOW_SUBSCRIBER", m.Payload)
+			}
+			return
+		}
+	}
+	t.Fatal("slow subscriber was never ended")
+}
