@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCORS: origins come from CLIENT_ORIGIN_URL; Authorization and
@@ -74,5 +78,62 @@ func TestGraphQLTransports(t *testing.T) {
 	r = do(t, http.MethodPost, ts.URL+"graphql", `{"query":"{ publicMessage { text } }"}`, map[string]string{"Content-Type": "text/plain"})
 	if r.Status == http.StatusOK {
 		t.Errorf("a text/plain POST (a cross-site form can send one) was executed: %s", r.Body)
+	}
+}
+
+// TestServerTimeouts: READ_HEADER_TIMEOUT, READ_TIMEOUT and IDLE_TIMEOUT
+// each close a connection that holds the server up, so a slow or idle
+// client cannot keep sockets forever.
+func TestServerTimeouts(t *testing.T) {
+	ts := startServer(t, map[string]string{"READ_HEADER_TIMEOUT": "300ms", "READ_TIMEOUT": "600ms", "IDLE_TIMEOUT": "300ms"})
+	addr := strings.TrimSuffix(strings.TrimPrefix(ts.URL, "http://"), "/")
+
+	// closedWithin sends req and reports what the server answered before
+	// closing the connection, failing if it is still open after limit.
+	closedWithin := func(t *testing.T, req string, limit time.Duration) string {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(limit))
+		got, err := io.ReadAll(conn)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("connection still open after %s; read so far: %q", limit, got)
+		}
+		return string(got)
+	}
+
+	t.Run("headers never finished", func(t *testing.T) {
+		closedWithin(t, "GET /healthz HTTP/1.1\r\nHost: x\r\n", 3*time.Second)
+	})
+	t.Run("body never sent", func(t *testing.T) {
+		got := closedWithin(t, "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", 3*time.Second)
+		if strings.HasPrefix(got, "HTTP/1.1 200") {
+			t.Errorf("a request whose body never came was served: %q", got)
+		}
+	})
+	t.Run("idle keep-alive connection", func(t *testing.T) {
+		got := closedWithin(t, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 3*time.Second)
+		if !strings.HasPrefix(got, "HTTP/1.1 200") {
+			t.Errorf("the request itself was not served: %q", got)
+		}
+	})
+}
+
+// TestComplexityLimit: GRAPHQL_MAX_COMPLEXITY refuses a costly operation
+// before it runs, with its own code.
+func TestComplexityLimit(t *testing.T) {
+	ts := startServer(t, map[string]string{"GRAPHQL_MAX_COMPLEXITY": "4"})
+	wantStatus(t, ts.graphQL(t, `{ publicMessage { text } }`, ""), http.StatusOK)
+	r := ts.graphQL(t, `{ a: publicMessage { text id } b: publicMessage { text id } }`, "")
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if !strings.Contains(string(r.Body), `"COMPLEXITY_LIMIT_EXCEEDED"`) || strings.Contains(string(r.Body), `"data":{`) {
+		t.Errorf("complexity refusal: %s", r.Body)
 	}
 }

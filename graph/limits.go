@@ -18,12 +18,16 @@ const (
 	CodeIntrospectionDepth = "INTROSPECTION_DEPTH_EXCEEDED"
 )
 
-// These codes (the limits, and subscriptions over HTTP) answer 422 like
-// gqlgen's own complexity limit: the operation was refused as a whole,
-// before execution. (This registers constants in gqlgen's code table once;
-// it holds no state of ours.)
+// CodeComplexityLimit is gqlgen's code for its complexity limit, which it
+// leaves unregistered (so it answers 200 although its documentation says
+// 422).
+const CodeComplexityLimit = "COMPLEXITY_LIMIT_EXCEEDED"
+
+// These codes (the limits, and subscriptions over HTTP) answer 422: the
+// operation was refused as a whole, before execution. (This registers
+// constants in gqlgen's code table once; it holds no state of ours.)
 func init() {
-	for _, code := range []string{CodeDepthLimit, CodeFieldLimit, CodeIntrospectionDepth, CodeSubscriptionTransport} {
+	for _, code := range []string{CodeDepthLimit, CodeFieldLimit, CodeIntrospectionDepth, CodeComplexityLimit, CodeSubscriptionTransport} {
 		errcode.RegisterErrorType(code, errcode.KindProtocol)
 	}
 }
