@@ -1,12 +1,14 @@
 package jwks
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -632,21 +634,12 @@ func jwkSet(t *testing.T, keys ...json.RawMessage) []byte {
 	return b
 }
 
-func mustKey(t *testing.T, alg jwa.SignatureAlgorithm) jwk.Key {
-	t.Helper()
-	k, err := authtest.NewKey(alg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // TestUnusableKeysSkipped: a set mixing usable and unusable keys loads the
 // usable ones only.
 func TestUnusableKeysSkipped(t *testing.T) {
-	rsaKey := mustKey(t, jwa.RS256)
-	ecKey := mustKey(t, jwa.ES256)
-	edKey := mustKey(t, jwa.EdDSA)
+	rsaKey := authtest.Key(t, jwa.RS256)
+	ecKey := authtest.Key(t, jwa.ES256)
+	edKey := authtest.Key(t, jwa.EdDSA)
 	weak, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)
@@ -718,6 +711,22 @@ func TestUnusableKeysSkipped(t *testing.T) {
 		}
 	})
 
+	t.Run("each skipped key is logged with why", func(t *testing.T) {
+		var logs bytes.Buffer
+		c := newCache(t, Options{URL: "http://127.0.0.1/jwks", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if _, err := c.parse(body); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"hmac", `use \"enc\"`, "rsa-1024", "below 2048", "alg-hs256", "duplicate kid dup2", "duplicate kid dup3", "no kid"} {
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("no log line mentions %s:\n%s", want, logs.String())
+			}
+		}
+		if n := strings.Count(logs.String(), "jwks: skipping key"); n < 15 {
+			t.Errorf("%d skipped keys logged; the set has at least 15 unusable ones", n)
+		}
+	})
+
 	t.Run("an empty kid is no kid", func(t *testing.T) {
 		keys, err := c.parse(jwkSet(t, jwkJSON(t, rsaKey, map[string]any{"kid": "good"}), jwkJSON(t, rsaKey, map[string]any{"kid": ""})))
 		if err != nil {
@@ -757,8 +766,8 @@ func TestZeroUsableKeysRefused(t *testing.T) {
 }
 
 func TestFits(t *testing.T) {
-	rsaKey, ecKey, edKey := mustKey(t, jwa.RS256), mustKey(t, jwa.ES256), mustKey(t, jwa.EdDSA)
-	p384 := mustKey(t, jwa.ES384)
+	rsaKey, ecKey, edKey := authtest.Key(t, jwa.RS256), authtest.Key(t, jwa.ES256), authtest.Key(t, jwa.EdDSA)
+	p384 := authtest.Key(t, jwa.ES384)
 	for _, tt := range []struct {
 		key  jwk.Key
 		alg  jwa.SignatureAlgorithm
