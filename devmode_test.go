@@ -67,6 +67,11 @@ func TestDevelopmentMode(t *testing.T) {
 		admin := do(t, http.MethodGet, ts.URL+"api/messages/admin", "", map[string]string{"Authorization": bearer(tok.AccessToken)})
 		wantStatus(t, admin, http.StatusForbidden)
 
+		r = do(t, http.MethodGet, ts.URL+"dev/token", "", nil)
+		wantStatus(t, r, http.StatusOK)
+		if !strings.Contains(string(r.Body), `"scope":"read:admin-messages read:messages write:messages"`) {
+			t.Errorf("a token asked for with no scope parameter lacks the API's scopes: %s", r.Body)
+		}
 		r = do(t, http.MethodGet, ts.URL+"dev/token?scope=", "", nil)
 		wantStatus(t, r, http.StatusOK)
 		if !strings.Contains(string(r.Body), `"scope":""`) {

@@ -159,7 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger.Info("listening", "addr", ln.Addr().String(), "mode", mode, "issuer", cfg.Issuer, "audience", cfg.Audience)
 	fmt.Fprintf(stdout, "listening on %s (%s mode)\n", baseURL, mode)
 	if dev != nil {
-		tok, err := dev.Mint(nil, devmode.BannerTokenLifetime)
+		tok, err := dev.Mint(dev.Scopes(), devmode.BannerTokenLifetime)
 		if err != nil {
 			return err
 		}

@@ -53,14 +53,15 @@ func New(baseURL, aud string, scopes []string) (*Issuer, error) {
 // URL is the issuer identifier ("iss").
 func (d *Issuer) URL() string { return d.issuer.URL }
 
+// Scopes are every scope the API uses: what a token gets unless asked for
+// fewer.
+func (d *Issuer) Scopes() []string { return d.scopes }
+
 // JWKSURL is where the issuer's keys are published.
 func (d *Issuer) JWKSURL() string { return d.issuer.JWKSURL() }
 
-// Mint returns a token granting scopes (nil means all the API's scopes).
+// Mint returns a token granting scopes.
 func (d *Issuer) Mint(scopes []string, lifetime time.Duration) (string, error) {
-	if scopes == nil {
-		scopes = d.scopes
-	}
 	return d.issuer.Mint(authtest.Scope(scopes...), authtest.Subject("dev|developer"), authtest.ExpiresIn(lifetime))
 }
 
@@ -74,12 +75,9 @@ func (d *Issuer) Register(mux *http.ServeMux) {
 // token endpoint would: {"access_token", "token_type", "expires_in", "scope"}.
 func (d *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var scopes []string
+	scopes := d.scopes // no scope parameter: every scope; an empty one: none
 	if q.Has("scope") {
 		scopes = strings.Fields(q.Get("scope"))
-		if scopes == nil {
-			scopes = []string{}
-		}
 	}
 	lifetime := DefaultLifetime
 	if s := q.Get("expires_in"); s != "" {
@@ -95,9 +93,6 @@ func (d *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		jsonhttp.Write(w, http.StatusInternalServerError, map[string]string{"code": "internal_error", "description": "could not mint a token"})
 		return
-	}
-	if scopes == nil {
-		scopes = d.scopes
 	}
 	jsonhttp.Write(w, http.StatusOK, map[string]any{
 		"access_token": tok,
