@@ -229,44 +229,34 @@ func (v *Validator) fetchKey(ctx context.Context, sink jws.KeySink, sig *jws.Sig
 	return nil
 }
 
-// rawClaims are the claims whose JSON types jwx would coerce (it accepts
-// "exp":"123"), checked on the verified payload before jwx validates values.
-// They are taken from a map by exact name, never decoded into this struct
-// (see claims).
-type rawClaims struct {
-	Iss, Sub, Aud, Exp, Nbf, Iat, Scope, Permissions json.RawMessage
-}
-
+// claims checks the JSON types of the claims that jwx would coerce (it
+// accepts "exp":"123") on the verified payload, then has jwx validate their
+// values.
 func (v *Validator) claims(payload []byte) (*Claims, error) {
 	invalid := func(err error) error { return &Error{Reason: ReasonInvalidClaims, Err: err} }
 	// Claim names are case-sensitive (RFC 7519 section 4) and jwx reads them
 	// exactly, but encoding/json matches struct fields case-insensitively
-	// (and with Unicode folding): decoding into rawClaims directly would let
-	// a later "SCOPE" or "ſcope" stand in for "scope", or an "EXP" number hide
-	// a string "exp" from the type checks. A map keeps the names exact.
-	var named map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &named); err != nil {
+	// (and with Unicode folding): decoding into a struct would let a later
+	// "SCOPE" or "ſcope" stand in for "scope", or an "EXP" number hide a
+	// string "exp" from the type checks. A map keeps the names exact.
+	var c map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, &Error{Reason: ReasonInvalidToken, Err: fmt.Errorf("payload: %w", err)}
-	}
-	rc := rawClaims{
-		Iss: named["iss"], Sub: named["sub"], Aud: named["aud"],
-		Exp: named["exp"], Nbf: named["nbf"], Iat: named["iat"],
-		Scope: named["scope"], Permissions: named["permissions"],
 	}
 	var scope string
 	var permissions []string
 	switch {
-	case rc.Exp == nil:
+	case c["exp"] == nil:
 		return nil, invalid(errors.New(`"exp" is required`))
-	case !isNumber(rc.Exp) || !optional(rc.Nbf, isNumber) || !optional(rc.Iat, isNumber):
+	case !isNumber(c["exp"]) || !optional(c["nbf"], isNumber) || !optional(c["iat"], isNumber):
 		return nil, invalid(errors.New(`"exp", "nbf" and "iat" must be numbers`))
-	case !optional(rc.Iss, isString) || !optional(rc.Sub, isString):
+	case !optional(c["iss"], isString) || !optional(c["sub"], isString):
 		return nil, invalid(errors.New(`"iss" and "sub" must be strings`))
-	case !optional(rc.Aud, isString) && !decodeStrings(rc.Aud, new([]string)):
+	case !optional(c["aud"], isString) && !decodeStrings(c["aud"], new([]string)):
 		return nil, invalid(errors.New(`"aud" must be a string or an array of strings`))
-	case rc.Scope != nil && !(isString(rc.Scope) && json.Unmarshal(rc.Scope, &scope) == nil):
+	case c["scope"] != nil && !(isString(c["scope"]) && json.Unmarshal(c["scope"], &scope) == nil):
 		return nil, invalid(errors.New(`"scope" must be a string`))
-	case rc.Permissions != nil && !decodeStrings(rc.Permissions, &permissions):
+	case c["permissions"] != nil && !decodeStrings(c["permissions"], &permissions):
 		return nil, invalid(errors.New(`"permissions" must be an array of strings`))
 	}
 
