@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -47,11 +48,12 @@ func TestBadConfiguration(t *testing.T) {
 			if err == nil {
 				t.Fatalf("run started with bad configuration")
 			}
-			lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
-			if lines[0] != "invalid configuration:" {
-				t.Errorf("first line = %q", lines[0])
+			problems := strings.Split(strings.TrimSpace(err.Error()), "\n")
+			for _, l := range problems {
+				if !oneProblemLine.MatchString(l) {
+					t.Errorf("line %q does not say, on its own, which variable is wrong", l)
+				}
 			}
-			problems := lines[1:]
 			if len(problems) != len(tt.want) {
 				t.Fatalf("got %d problem lines, want %d:\n%s", len(problems), len(tt.want), err)
 			}
@@ -66,6 +68,9 @@ func TestBadConfiguration(t *testing.T) {
 		})
 	}
 }
+
+// oneProblemLine is a start-up error line that stands on its own.
+var oneProblemLine = regexp.MustCompile(`^invalid configuration: [A-Z0-9_]+: \S`)
 
 func with(m map[string]string, k, v string) map[string]string {
 	out := map[string]string{k: v}

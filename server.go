@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"os/signal"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/authgql/server/api"
@@ -54,7 +56,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
-		return fmt.Errorf("invalid configuration:\n%w", err)
+		// One self-contained line per problem, each naming its variable.
+		lines := strings.Split(err.Error(), "\n")
+		for i, l := range lines {
+			lines[i] = "invalid configuration: " + l
+		}
+		return errors.New(strings.Join(lines, "\n"))
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
