@@ -411,7 +411,9 @@ func TestFailedFetchKeepsKeys(t *testing.T) {
 	is := newIssuer(t)
 	s, url := newSwitchable(t, is)
 	const maxBytes = 8 << 10
-	c := newCache(t, Options{URL: url, Algorithms: es256, FetchTimeout: 200 * time.Millisecond, MaxBytes: maxBytes})
+	// FetchTimeout is generous so that only the slow row reaches it, even
+	// on a loaded machine under -race.
+	c := newCache(t, Options{URL: url, Algorithms: es256, FetchTimeout: time.Second, MaxBytes: maxBytes})
 	startCache(t, c)
 	waitFor(t, 5*time.Second, "Ready", func() bool { return c.Ready() && idle(c) })
 	good := is.SigningKey().KeyID()
@@ -441,7 +443,7 @@ func TestFailedFetchKeepsKeys(t *testing.T) {
 		{"oversized body", body(oversized), "larger than"},
 		{"slower than FetchTimeout", func(w http.ResponseWriter, r *http.Request) {
 			select {
-			case <-time.After(2 * time.Second):
+			case <-time.After(10 * time.Second):
 			case <-r.Context().Done():
 			}
 		}, "deadline exceeded"},
@@ -454,8 +456,8 @@ func TestFailedFetchKeepsKeys(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.errPart) {
 				t.Errorf("fetch err = %v; want an error mentioning %q", err, tt.errPart)
 			}
-			if took := time.Since(start); took > time.Second {
-				t.Errorf("fetch took %s; FetchTimeout is 200ms", took)
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("fetch took %s; FetchTimeout is 1s", took)
 			}
 			if !c.Ready() {
 				t.Fatal("no longer Ready after a failed fetch")
