@@ -21,8 +21,8 @@ go vet ./...
 echo "== go test -race"
 go test -race -count=1 ./...
 
-echo "== fuzz (short; FUZZTIME=${FUZZTIME:=5s} per target)"
-FUZZTIME="$FUZZTIME" bash scripts/fuzz.sh
+echo "== fuzz (FUZZEXECS=${FUZZEXECS:=50000} executions per target)"
+FUZZEXECS="$FUZZEXECS" bash scripts/fuzz.sh
 
 echo "== end-to-end: Apollo Client and Chromium"
 bash e2e/run.sh
