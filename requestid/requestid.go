@@ -1,0 +1,97 @@
+// Package requestid gives every HTTP request an identifier that ties its
+// log lines together and that the client sees in the response.
+//
+// Middleware takes the client's X-Request-ID when it is sane (Valid): one
+// header, 1 to MaxLength bytes of ASCII letters, digits and "-_.:+/=",
+// which covers UUIDs, hex, base64 and base64url IDs, Heroku's rule
+// (20-200 of alphanumerics and "+=/-") within the length bound, and what
+// load balancers and proxies generate. Anything else (empty, too long, control
+// characters, spaces, commas of a merged list, non-ASCII, two headers) is
+// replaced by a fresh ID from crypto/rand: 16 bytes as 32 lowercase hex
+// digits. The ID is stored in the request's context (FromContext) and set
+// on the response before the handler runs, so every response, errors and
+// WebSocket upgrades included, carries it.
+//
+// A client chooses its own ID, so an ID proves nothing: it correlates log
+// lines, it is never an authorization or a unique key.
+//
+// NewHandler wraps a slog.Handler so that every record logged with a
+// context carrying an ID (logger.InfoContext(ctx, ...)) gets the attribute
+// request_id at its top level.
+package requestid
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+)
+
+// Header is the request and response header field of the ID.
+const Header = "X-Request-ID"
+
+// MaxLength is the longest ID, in bytes, taken from a client.
+const MaxLength = 128
+
+type ctxKey struct{}
+
+// NewContext returns a copy of ctx carrying id.
+func NewContext(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// FromContext returns the request ID in ctx, if any.
+func FromContext(ctx context.Context) (string, bool) {
+	id, ok := ctx.Value(ctxKey{}).(string)
+	return id, ok && id != ""
+}
+
+// Valid reports whether id is acceptable from a client: 1 to MaxLength
+// bytes, each an ASCII letter or digit or one of "-_.:+/=".
+func Valid(id string) bool {
+	if id == "" || len(id) > MaxLength {
+		return false
+	}
+	for i := range len(id) {
+		if !safe(id[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func safe(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '_', '.', ':', '+', '/', '=':
+		return true
+	}
+	return false
+}
+
+// New returns a fresh ID: 16 bytes from crypto/rand as 32 hex digits.
+func New() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand: "Read ... never returns an error")
+	return hex.EncodeToString(b[:])
+}
+
+// Middleware gives the request an ID (the client's X-Request-ID when
+// Valid and sent once, else New), stores it in the request's context and
+// sets it on the response. Place it outermost, so that everything inside,
+// panic recovery included, logs with it.
+func Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := ""
+		if values := r.Header.Values(Header); len(values) == 1 && Valid(values[0]) {
+			id = values[0]
+		} else {
+			id = New()
+		}
+		w.Header().Set(Header, id)
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
+	})
+}
