@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authgql/server/messages"
+	"github.com/authgql/server/messages/redistest"
 )
 
 // waitFor bounds every wait in these tests: generous, for a loaded machine.
@@ -27,6 +29,9 @@ var implementations = []struct {
 		h := messages.NewHub(o)
 		t.Cleanup(func() { _ = h.Close() })
 		return h
+	}},
+	{"redis", func(t *testing.T, o messages.HubOptions) messages.Bus {
+		return newRedisBus(t, redistest.Start(t), messages.RedisOptions{Hub: o})
 	}},
 }
 
@@ -360,4 +365,28 @@ func (r *recorder) errors(op string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.redisErrors[op]
+}
+
+// newRedisBus starts a RedisBus on srv (o.URL and o.Stream default to the
+// server and a stream named after the test), closed at cleanup, and waits
+// until its reader has reached Redis: only messages sent after that reach
+// its subscribers.
+func newRedisBus(t *testing.T, srv *redistest.Server, o messages.RedisOptions) *messages.RedisBus {
+	t.Helper()
+	if o.URL == "" {
+		o.URL = srv.URL
+	}
+	if o.Stream == "" {
+		o.Stream = "test:" + t.Name()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	b, err := messages.NewRedisBus(o)
+	if err != nil {
+		t.Fatalf("NewRedisBus: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	eventually(t, "the reader reaches Redis", b.Connected)
+	return b
 }
