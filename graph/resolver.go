@@ -16,7 +16,7 @@ import (
 // dependencies from. This file is not regenerated; the resolvers in
 // schema.resolvers.go stay thin and call the helpers here.
 type Resolver struct {
-	Hub    *messages.Hub
+	Hub    messages.Bus
 	Logger *slog.Logger
 }
 

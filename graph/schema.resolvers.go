@@ -14,7 +14,7 @@ import (
 
 // SendMessage is the resolver for the sendMessage field.
 func (r *mutationResolver) SendMessage(ctx context.Context, text string) (*model.Message, error) {
-	m, err := r.Hub.Send(subject(ctx), text)
+	m, err := r.Hub.Send(ctx, subject(ctx), text)
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,3 @@
-// Package messages is the domain the API serves: the fixed texts of the
-// samples this server re-implements.
 package messages
 
 // The Flask API quickstart's texts, served by /api/* and the GraphQL Query.
