@@ -125,7 +125,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		JWKSFetchTimeout: e.duration("JWKS_FETCH_TIMEOUT", jwks.DefaultFetchTimeout, 100*time.Millisecond, time.Minute),
 		JWKSMaxBytes:     int64(e.int("JWKS_MAX_BYTES", jwks.DefaultMaxBytes, 1<<10, 16<<20)),
 
-		MaxAuthHeaderBytes: e.int("MAX_AUTH_HEADER_BYTES", auth.DefaultMaxHeaderBytes, 256, 1<<20),
+		MaxAuthHeaderBytes: e.int("MAX_AUTH_HEADER_BYTES", auth.DefaultMaxCredentialsBytes, 256, 1<<20),
 		TokenCacheSize:     e.int("TOKEN_CACHE_SIZE", defaultTokenCacheSize, 0, 10_000_000),
 		MaxHeaderBytes:     e.int("MAX_HEADER_BYTES", defaultMaxHeaderBytes, 4<<10, 8<<20),
 		MaxBodyBytes:       int64(e.int("MAX_BODY_BYTES", defaultMaxBodyBytes, 1<<10, 64<<20)),
@@ -250,8 +250,8 @@ func (e *env) algorithms(name string) []jwa.SignatureAlgorithm {
 	var algs []jwa.SignatureAlgorithm
 	for _, s := range strings.Split(e.str(name, "RS256"), ",") {
 		a := jwa.SignatureAlgorithm(strings.TrimSpace(s))
-		if !slices.Contains(auth.AllowedAlgorithms, a) {
-			e.fail(name, "%q is not an allowed algorithm (one or more of %v; never none or HS*)", s, auth.AllowedAlgorithms)
+		if !slices.Contains(auth.AllowedAlgorithms(), a) {
+			e.fail(name, "%q is not an allowed algorithm (one or more of %v; never none or HS*)", s, auth.AllowedAlgorithms())
 			continue
 		}
 		if !slices.Contains(algs, a) {

@@ -34,7 +34,7 @@ func newServer(logger *slog.Logger, cfg config, v *auth.Validator, gql http.Hand
 // addRoutes maps the entire API surface in one place.
 func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg config, v *auth.Validator, gql http.Handler, dev *devmode.Issuer) {
 	authn := func(onError func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
-		return auth.Middleware(v, auth.MiddlewareOptions{MaxHeaderBytes: cfg.MaxAuthHeaderBytes, OnError: onError, Logger: logger})
+		return auth.Middleware(v, auth.MiddlewareOptions{OnError: onError, Logger: logger})
 	}
 
 	mux.Handle("/graphql", authn(graph.WriteError)(graph.LimitBody(cfg.MaxBodyBytes)(gql)))

@@ -100,25 +100,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	v, err := auth.NewValidator(auth.Config{
-		Issuer:        cfg.Issuer,
-		Audience:      cfg.Audience,
-		Algorithms:    cfg.Algorithms,
-		MaxTokenBytes: cfg.MaxAuthHeaderBytes,
-		CacheSize:     cfg.TokenCacheSize,
+		Issuer:              cfg.Issuer,
+		Audience:            cfg.Audience,
+		Algorithms:          cfg.Algorithms,
+		MaxCredentialsBytes: cfg.MaxAuthHeaderBytes,
+		CacheSize:           cfg.TokenCacheSize,
 	}, keys)
 	if err != nil {
 		return err
 	}
 
 	gql, err := graph.NewHandler(graph.Options{
-		Logger:             logger,
-		Introspection:      cfg.Introspection,
-		MaxDepth:           cfg.MaxDepth,
-		MaxComplexity:      cfg.MaxComplexity,
-		MaxFields:          cfg.MaxFields,
-		ParserTokenLimit:   cfg.ParserTokenLimit,
-		Validator:          v,
-		MaxAuthHeaderBytes: cfg.MaxAuthHeaderBytes,
+		Logger:           logger,
+		Introspection:    cfg.Introspection,
+		MaxDepth:         cfg.MaxDepth,
+		MaxComplexity:    cfg.MaxComplexity,
+		MaxFields:        cfg.MaxFields,
+		ParserTokenLimit: cfg.ParserTokenLimit,
+		Validator:        v,
 		Hub: messages.NewHub(messages.HubOptions{
 			MaxTextLength:  cfg.MaxTextLength,
 			Buffer:         cfg.SubscriberBuf,

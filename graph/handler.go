@@ -41,10 +41,9 @@ type Options struct {
 	ParserTokenLimit int // lexer tokens per query document
 	QueryCacheSize   int // parsed documents kept in an LRU cache
 
-	// Validator checks the token a WebSocket client sends in
-	// connection_init; required.
-	Validator          *auth.Validator
-	MaxAuthHeaderBytes int // cap on that token; 0 means auth.DefaultMaxHeaderBytes
+	// Validator authenticates the credentials a WebSocket client sends in
+	// connection_init (auth.Validator.Authenticate); required.
+	Validator *auth.Validator
 	// Hub carries sendMessage to messageSent subscribers; nil means a new
 	// one with messages' defaults.
 	Hub *messages.Hub

@@ -74,7 +74,7 @@ func websocketTransport(opts Options) transport.Websocket {
 			// library's own check, given the same list, as a second line.
 			OriginPatterns: originPatterns(opts.AllowedOrigins),
 		}},
-		InitFunc:              initConnection(opts.Validator, opts.MaxAuthHeaderBytes),
+		InitFunc:              initConnection(opts.Validator),
 		InitTimeout:           opts.WSInitTimeout,
 		KeepAlivePingInterval: opts.WSKeepAlive, // graphql-ws "ka" messages
 		PingPongInterval:      opts.WSKeepAlive, // graphql-transport-ws ping, pong expected
@@ -87,29 +87,23 @@ func websocketTransport(opts Options) transport.Websocket {
 
 // initConnection authenticates a WebSocket connection from the
 // connection_init payload's "authorization" (or "Authorization") entry,
-// "Bearer " optional. No token means an anonymous connection: guarded
-// fields then fail as they do over HTTP. An invalid token closes the
-// connection: 4403 on graphql-transport-ws, whose protocol says so for a
-// refused connection_init, 4401 on graphql-ws; 1013 while no signing key is
-// loaded yet.
-func initConnection(v *auth.Validator, maxHeaderBytes int) transport.WebsocketInitFunc {
+// "Bearer " optional, through auth.Validator.Authenticate as HTTP requests
+// are. No token means an anonymous connection: guarded fields then fail as
+// they do over HTTP. An invalid token closes the connection: 4403 on
+// graphql-transport-ws, whose protocol says so for a refused
+// connection_init, 4401 on graphql-ws; 1013 while no signing key is loaded
+// yet.
+func initConnection(v *auth.Validator) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		raw, err := initAuthorization(payload)
-		if err == nil && raw == "" {
-			return ctx, nil, nil
-		}
-		var token string
-		if err == nil {
-			if scheme, _, _ := strings.Cut(raw, " "); !strings.EqualFold(scheme, "Bearer") {
-				raw = "Bearer " + raw
-			}
-			token, err = auth.ParseAuthorization(raw, maxHeaderBytes)
-		}
+		credentials, err := initCredentials(payload)
 		var claims *auth.Claims
 		if err == nil {
-			claims, err = v.Validate(ctx, token)
+			claims, err = v.Authenticate(ctx, credentials)
 		}
-		if err == nil {
+		switch {
+		case err == nil && claims == nil:
+			return ctx, nil, nil
+		case err == nil:
 			return auth.NewContext(ctx, claims), nil, nil
 		}
 		resp := auth.Describe(err)
@@ -131,10 +125,11 @@ func initConnection(v *auth.Validator, maxHeaderBytes int) transport.WebsocketIn
 	}
 }
 
-// initAuthorization returns the payload's "Authorization" (or
-// "authorization") entry. A present entry that is not a string is a
-// malformed header, not an anonymous connection.
-func initAuthorization(p transport.InitPayload) (string, error) {
+// initCredentials returns the payload's "Authorization" (or
+// "authorization") entry as credentials, "Bearer " added to a bare token,
+// or "" for none. A present entry that is not a string is a malformed
+// header, not an anonymous connection.
+func initCredentials(p transport.InitPayload) (string, error) {
 	for _, key := range []string{"Authorization", "authorization"} {
 		v, ok := p[key]
 		if !ok || v == nil {
@@ -145,6 +140,9 @@ func initAuthorization(p transport.InitPayload) (string, error) {
 			return "", &auth.Error{Reason: auth.ReasonInvalidHeader, Detail: "connection_init authorization must be a string"}
 		}
 		if s = strings.TrimSpace(s); s != "" {
+			if scheme, _, _ := strings.Cut(s, " "); !strings.EqualFold(scheme, "Bearer") {
+				s = "Bearer " + s
+			}
 			return s, nil
 		}
 	}
