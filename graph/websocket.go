@@ -35,7 +35,18 @@ const (
 // CodeSubscriptionTransport refuses a subscription sent over plain HTTP.
 const CodeSubscriptionTransport = "SUBSCRIPTION_NEEDS_WEBSOCKET"
 
-type protocolKey struct{}
+// upgrade is what initConnection needs to know about the upgrade request
+// its connection came from; guardUpgrades puts it in the context.
+type upgrade struct {
+	protocol    string // the negotiated subprotocol, for close codes
+	credentials string // its Authorization header, "" for none
+}
+
+type upgradeKey struct{}
+
+// errConflictingCredentials refuses a connection whose connection_init
+// and upgrade request carry two different tokens.
+var errConflictingCredentials = errors.New("graph: connection_init and the upgrade request carry different tokens")
 
 // webSocketSubscriptions refuses subscriptions that arrive over HTTP POST
 // or GET, where gqlgen would answer the first event and end: it would look
@@ -63,9 +74,7 @@ func (webSocketSubscriptions) MutateOperationContext(_ context.Context, op *grap
 }
 
 // websocketTransport serves subscriptions (and queries and mutations) over
-// both subprotocols. The token comes from connection_init and is checked by
-// the same validator as HTTP; the directives then decide per field exactly
-// as over HTTP.
+// both subprotocols; initConnection authenticates each connection.
 func websocketTransport(opts Options) transport.Websocket {
 	limit := opts.WSMessageBytes
 	return transport.Websocket{
@@ -85,25 +94,41 @@ func websocketTransport(opts Options) transport.Websocket {
 	}
 }
 
-// initConnection authenticates a WebSocket connection from the
-// connection_init payload's "authorization" (or "Authorization") entry,
-// "Bearer " optional, through auth.Validator.Authenticate as HTTP requests
-// are. No token means an anonymous connection: guarded fields then fail as
-// they do over HTTP. An invalid token closes the connection: 4403 on
+// initConnection authenticates a WebSocket connection. The credential is
+// the connection_init payload's "authorization" (or "Authorization") entry,
+// "Bearer " optional, read through auth.Validator.Authenticate as HTTP
+// requests are; the directives then decide per field exactly as over HTTP.
+//
+// The upgrade request may carry an Authorization header too (server-side
+// clients can set one; browsers cannot): the HTTP middleware has validated
+// it already, refusing an invalid one with 401 before the upgrade, and put
+// its claims in ctx. So: no credential in connection_init leaves the
+// connection authenticated by that header, or anonymous without one;
+// a credential in both places must be the same token, or the connection is
+// refused, so that no one has to guess which of two identities a
+// connection acts as.
+//
+// No token at all means an anonymous connection: guarded fields then fail
+// as they do over HTTP. A refused connection is closed: 4403 on
 // graphql-transport-ws, whose protocol says so for a refused
 // connection_init, 4401 on graphql-ws; 1013 while no signing key is loaded
 // yet.
 func initConnection(v *auth.Validator) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		up, _ := ctx.Value(upgradeKey{}).(upgrade)
 		credentials, err := initCredentials(payload)
+		if err == nil && credentials == "" {
+			return ctx, nil, nil
+		}
 		var claims *auth.Claims
 		if err == nil {
 			claims, err = v.Authenticate(ctx, credentials)
 		}
-		switch {
-		case err == nil && claims == nil:
-			return ctx, nil, nil
-		case err == nil:
+		if err == nil && up.credentials != "" && !auth.SameToken(up.credentials, credentials) {
+			err = &auth.Error{Reason: auth.ReasonInvalidHeader, Err: errConflictingCredentials,
+				Detail: "connection_init and the upgrade request's Authorization header carry different tokens; send one"}
+		}
+		if err == nil {
 			return auth.NewContext(ctx, claims), nil, nil
 		}
 		resp := auth.Describe(err)
@@ -111,12 +136,15 @@ func initConnection(v *auth.Validator) transport.WebsocketInitFunc {
 		switch {
 		case resp.Status == http.StatusServiceUnavailable:
 			code = closeTryAgainLater
-		case ctx.Value(protocolKey{}) == protocolTransportWS:
+		case up.protocol == protocolTransportWS:
 			code = closeForbidden
 		}
 		reason := "Unauthorized"
 		var authErr *auth.Error
-		if errors.As(err, &authErr) {
+		switch {
+		case errors.Is(err, errConflictingCredentials):
+			reason += ": conflicting credentials"
+		case errors.As(err, &authErr):
 			reason += ": " + string(authErr.Reason)
 		}
 		ctx = transport.WithWebsocketCloseCode(ctx, code)
@@ -155,8 +183,9 @@ func initCredentials(p transport.InitPayload) (string, error) {
 // not browsers and carry no ambient credentials to hijack). Against running
 // out of sockets: at most maxConns connections are open at once, beyond
 // which an upgrade gets 503; the transport's handler returns only when its
-// connection ends, so counting around it is exact. It also records the
-// subprotocol the upgrade will negotiate, for close codes. (The HTTP
+// connection ends, so counting around it is exact. It also records, for
+// initConnection, the subprotocol the upgrade will negotiate and the
+// upgrade's Authorization header. (The HTTP
 // server's read and write timeouts do not cut subscriptions: net/http
 // clears a connection's deadlines when the WebSocket library hijacks it.)
 func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handler {
@@ -177,7 +206,10 @@ func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handl
 			return
 		}
 		defer open.Add(-1)
-		ctx := context.WithValue(r.Context(), protocolKey{}, negotiatedProtocol(r))
+		ctx := context.WithValue(r.Context(), upgradeKey{}, upgrade{
+			protocol:    negotiatedProtocol(r),
+			credentials: strings.TrimSpace(r.Header.Get("Authorization")),
+		})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
