@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authgql/server/auth/authtest"
+	"github.com/authgql/server/issuer"
 	"github.com/authgql/server/jsonhttp"
 )
 
@@ -33,9 +33,12 @@ const (
 // TokenPath is where a developer gets a fresh token.
 const TokenPath = "/dev/token"
 
+// Subject is the "sub" of development tokens.
+const Subject = "dev|developer"
+
 // Issuer is the embedded development issuer.
 type Issuer struct {
-	issuer *authtest.Issuer
+	issuer *issuer.Issuer
 	scopes []string
 }
 
@@ -43,7 +46,7 @@ type Issuer struct {
 // trailing slash) for tokens with audience aud. scopes are the scopes a
 // token gets when the developer asks for none: all the API uses.
 func New(baseURL, aud string, scopes []string) (*Issuer, error) {
-	is, err := authtest.NewIssuer(authtest.IssuerOptions{URL: baseURL, Audience: aud})
+	is, err := issuer.New(issuer.Options{URL: baseURL, Audience: aud})
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +54,7 @@ func New(baseURL, aud string, scopes []string) (*Issuer, error) {
 }
 
 // URL is the issuer identifier ("iss").
-func (d *Issuer) URL() string { return d.issuer.URL }
+func (d *Issuer) URL() string { return d.issuer.URL() }
 
 // Scopes are every scope the API uses: what a token gets unless asked for
 // fewer.
@@ -62,13 +65,25 @@ func (d *Issuer) JWKSURL() string { return d.issuer.JWKSURL() }
 
 // Mint returns a token granting scopes.
 func (d *Issuer) Mint(scopes []string, lifetime time.Duration) (string, error) {
-	return d.issuer.Mint(authtest.Scope(scopes...), authtest.Subject("dev|developer"), authtest.ExpiresIn(lifetime))
+	return d.issuer.AccessToken(Subject, scopes, lifetime)
 }
 
 // Register adds GET /.well-known/jwks.json and GET /dev/token to mux.
 func (d *Issuer) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /"+authtest.JWKSPath, d.issuer.ServeJWKS)
+	mux.HandleFunc("GET /"+issuer.JWKSPath, d.serveJWKS)
 	mux.Handle("GET "+TokenPath, loopbackOnly(http.HandlerFunc(d.serveToken)))
+}
+
+// serveJWKS publishes the issuer's public keys, so that the server's own
+// key cache fetches them as it would an Auth0 tenant's.
+func (d *Issuer) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+	body, err := d.issuer.PublicJWKS()
+	if err != nil {
+		jsonhttp.Write(w, http.StatusInternalServerError, map[string]string{"code": "internal_error", "description": "internal server error"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
 }
 
 // serveToken answers GET /dev/token?scope=a+b&expires_in=3600 like an OAuth
