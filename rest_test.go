@@ -77,6 +77,10 @@ func TestRESTRoutes(t *testing.T) {
 		checkREST(t, r, 404, fail("not_found"))
 		r = do(t, http.MethodGet, ts.URL+"api/messages/nope", "", nil)
 		checkREST(t, r, 404, hello("not_found", "Not Found"))
+		// Every other path answers the same way, the playground's included.
+		for _, path := range []string{"nope", "playground/nope", "playground/assets/nope.js", "dev/token"} {
+			checkREST(t, do(t, http.MethodGet, ts.URL+path, "", nil), 404, fail("not_found"))
+		}
 	})
 	t.Run("405 is JSON", func(t *testing.T) {
 		r := do(t, http.MethodPost, ts.URL+"api/private", `{}`, map[string]string{"Authorization": noScope})

@@ -3,9 +3,9 @@
 // JWKS on the server itself, prints a ready token, and mints fresh ones on
 // request. Its signing key is generated at start and lives in memory only.
 //
-// None of it exists in production mode: the server registers these routes
-// only when no issuer is configured, and development mode binds loopback
-// addresses only.
+// None of it exists in production mode: the server (routes.go) mounts
+// JWKS and Token only when no issuer is configured, and development mode
+// binds loopback addresses only. The issuer itself is package issuer.
 package devmode
 
 import (
@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgql/server/api"
 	"github.com/authgql/server/issuer"
-	"github.com/authgql/server/jsonhttp"
 )
 
 // Token lifetimes.
@@ -30,8 +30,15 @@ const (
 	MaxLifetime         = 24 * time.Hour
 )
 
-// TokenPath is where a developer gets a fresh token.
-const TokenPath = "/dev/token"
+// The paths development mode serves.
+const (
+	JWKSPath  = "/" + issuer.JWKSPath // the issuer's key set, where a key cache looks for it
+	TokenPath = "/dev/token"          // where a developer gets a fresh token
+)
+
+// DefaultAudience is the "aud" of development tokens unless AUTH0_AUDIENCE
+// says otherwise.
+const DefaultAudience = "https://graphql-api.dev.local"
 
 // Subject is the "sub" of development tokens.
 const Subject = "dev|developer"
@@ -68,23 +75,23 @@ func (d *Issuer) Mint(scopes []string, lifetime time.Duration) (string, error) {
 	return d.issuer.AccessToken(Subject, scopes, lifetime)
 }
 
-// Register adds GET /.well-known/jwks.json and GET /dev/token to mux.
-func (d *Issuer) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /"+issuer.JWKSPath, d.serveJWKS)
-	mux.Handle("GET "+TokenPath, loopbackOnly(http.HandlerFunc(d.serveToken)))
+// JWKS serves the issuer's public keys (mount it at GET JWKSPath), so that
+// the server's own key cache fetches them as it would an Auth0 tenant's.
+func (d *Issuer) JWKS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := d.issuer.PublicJWKS()
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
 }
 
-// serveJWKS publishes the issuer's public keys, so that the server's own
-// key cache fetches them as it would an Auth0 tenant's.
-func (d *Issuer) serveJWKS(w http.ResponseWriter, _ *http.Request) {
-	body, err := d.issuer.PublicJWKS()
-	if err != nil {
-		jsonhttp.Write(w, http.StatusInternalServerError, map[string]string{"code": "internal_error", "description": "internal server error"})
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(body)
-}
+// Token serves fresh tokens to loopback clients (mount it at GET
+// TokenPath).
+func (d *Issuer) Token() http.Handler { return loopbackOnly(http.HandlerFunc(d.serveToken)) }
 
 // serveToken answers GET /dev/token?scope=a+b&expires_in=3600 like an OAuth
 // token endpoint would: {"access_token", "token_type", "expires_in", "scope"}.
@@ -98,18 +105,18 @@ func (d *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("expires_in"); s != "" {
 		secs, err := strconv.Atoi(s)
 		if err != nil || secs < 1 || time.Duration(secs)*time.Second > MaxLifetime {
-			jsonhttp.Write(w, http.StatusBadRequest, map[string]string{"code": "invalid_request",
-				"description": fmt.Sprintf("expires_in must be a number of seconds from 1 to %d", int(MaxLifetime/time.Second))})
+			api.WriteError(w, r, &api.Error{Status: http.StatusBadRequest, Code: "invalid_request",
+				Description: fmt.Sprintf("expires_in must be a number of seconds from 1 to %d", int(MaxLifetime/time.Second))})
 			return
 		}
 		lifetime = time.Duration(secs) * time.Second
 	}
 	tok, err := d.Mint(scopes, lifetime)
 	if err != nil {
-		jsonhttp.Write(w, http.StatusInternalServerError, map[string]string{"code": "internal_error", "description": "could not mint a token"})
+		api.WriteError(w, r, &api.Error{Status: http.StatusInternalServerError, Code: "internal_error", Description: "could not mint a token"})
 		return
 	}
-	jsonhttp.Write(w, http.StatusOK, map[string]any{
+	api.WriteJSON(w, http.StatusOK, map[string]any{
 		"access_token": tok,
 		"token_type":   "Bearer",
 		"expires_in":   int(lifetime / time.Second),
@@ -129,7 +136,7 @@ func loopbackOnly(next http.Handler) http.Handler {
 		host = strings.Trim(host, "[]")
 		ip, err := netip.ParseAddr(host)
 		if !strings.EqualFold(host, "localhost") && (err != nil || !ip.IsLoopback()) {
-			jsonhttp.Write(w, http.StatusForbidden, map[string]string{"code": "forbidden", "description": "development tokens are served to localhost only"})
+			api.WriteError(w, r, &api.Error{Status: http.StatusForbidden, Code: "forbidden", Description: "development tokens are served to localhost only"})
 			return
 		}
 		next.ServeHTTP(w, r)
