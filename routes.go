@@ -24,7 +24,7 @@ func newServer(logger *slog.Logger, cfg config, v *auth.Validator, gql http.Hand
 	// CORS is outermost so that preflight requests, which never carry a
 	// token, are answered before authentication.
 	c := cors.New(cors.Options{
-		AllowedOrigins: cfg.Origins,
+		AllowedOrigins: cfg.HTTP.Origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodHead},
 		AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "Apollo-Require-Preflight", "X-Apollo-Operation-Name"},
 		MaxAge:         86400, // as the hello-world sample
@@ -41,10 +41,10 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg config, v *auth.Vali
 		return auth.Middleware(v, auth.MiddlewareOptions{OnError: onError, Logger: logger})
 	}
 
-	// GraphQL over HTTP (POST, GET) and WebSocket; the middleware also
-	// checks an upgrade request's Authorization header (see
-	// graph/websocket.go for the WebSocket credential policy).
-	mux.Handle("/graphql", authn(graph.WriteError)(graph.LimitBody(cfg.MaxBodyBytes)(gql)))
+	// GraphQL over HTTP (POST, GET) and WebSocket, body limits included;
+	// the middleware also checks an upgrade request's Authorization header
+	// (see graph/websocket.go for the WebSocket credential policy).
+	mux.Handle("/graphql", authn(graph.WriteError)(gql))
 
 	// The samples' REST routes. Anything but GET and HEAD is refused first
 	// (405), then guarded routes authenticate; public routes skip

@@ -20,16 +20,15 @@ import (
 
 // The WebSocket subprotocols served on /graphql.
 const (
-	protocolGraphQLWS     = "graphql-ws"           // subscriptions-transport-ws, older Apollo clients
-	protocolTransportWS   = "graphql-transport-ws" // graphql-ws, Apollo's GraphQLWsLink
-	closeUnauthorized     = 4401
-	closeForbidden        = 4403
-	closeTryAgainLater    = 1013 // RFC 6455 registry: the server is overloaded or not ready
-	maxCloseReasonBytes   = 123  // RFC 6455: a close frame's reason fits in 123 bytes
-	DefaultWSInitTimeout  = 10 * time.Second
-	DefaultWSKeepAlive    = 15 * time.Second
-	DefaultWSMessageBytes = 1 << 20
-	DefaultWSConnections  = 10000
+	protocolGraphQLWS    = "graphql-ws"           // subscriptions-transport-ws, older Apollo clients
+	protocolTransportWS  = "graphql-transport-ws" // graphql-ws, Apollo's GraphQLWsLink
+	closeUnauthorized    = 4401
+	closeForbidden       = 4403
+	closeTryAgainLater   = 1013 // RFC 6455 registry: the server is overloaded or not ready
+	maxCloseReasonBytes  = 123  // RFC 6455: a close frame's reason fits in 123 bytes
+	DefaultWSInitTimeout = 10 * time.Second
+	DefaultWSKeepAlive   = 15 * time.Second
+	DefaultWSConnections = 10000
 )
 
 // CodeSubscriptionTransport refuses a subscription sent over plain HTTP.
@@ -76,7 +75,7 @@ func (webSocketSubscriptions) MutateOperationContext(_ context.Context, op *grap
 // websocketTransport serves subscriptions (and queries and mutations) over
 // both subprotocols; initConnection authenticates each connection.
 func websocketTransport(opts Options) transport.Websocket {
-	limit := opts.WSMessageBytes
+	limit := opts.MaxBodyBytes
 	return transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
 			// guardUpgrades has already refused foreign origins; this is the

@@ -28,9 +28,15 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
-// JWKSPath is where an issuer's key set is published, relative to its URL
-// (the OIDC discovery convention Auth0 follows).
+// JWKSPath is where an issuer publishes its key set, relative to its URL:
+// Auth0's convention, and most OIDC providers'.
 const JWKSPath = ".well-known/jwks.json"
+
+// JWKSURL returns where the issuer identified by issuerURL publishes its
+// key set by that convention: issuerURL, one slash, JWKSPath.
+func JWKSURL(issuerURL string) string {
+	return strings.TrimSuffix(issuerURL, "/") + "/" + JWKSPath
+}
 
 // Options configures New.
 type Options struct {
@@ -70,8 +76,8 @@ func (is *Issuer) URL() string { return is.url }
 // Audience is the "aud" of minted tokens.
 func (is *Issuer) Audience() string { return is.audience }
 
-// JWKSURL is the URL of the issuer's key set: URL + JWKSPath.
-func (is *Issuer) JWKSURL() string { return strings.TrimSuffix(is.url, "/") + "/" + JWKSPath }
+// JWKSURL is the URL of the issuer's key set.
+func (is *Issuer) JWKSURL() string { return JWKSURL(is.url) }
 
 // NewKey generates a private signing key for alg (RSA keys are 2048 bits)
 // with a random kid and its "alg" and "use" set, for issuers and for tests

@@ -66,7 +66,7 @@ func TestAccessToken(t *testing.T) {
 			}
 			var c struct {
 				Iss, Aud, Sub, Scope string
-				Iat, Exp         int64
+				Iat, Exp             int64
 			}
 			if err := json.Unmarshal(payload, &c); err != nil {
 				t.Fatal(err)
