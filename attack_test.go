@@ -6,11 +6,9 @@ package main
 // and the refusal SPEC.md promises. SECURITY.md describes the threat model.
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,12 +20,6 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/authgql/server/auth/authtest"
-)
-
-const (
-	challengeToken  = `Bearer error="invalid_token"`
-	challengeHeader = `Bearer error="invalid_request"`
-	publicQuery     = `{ publicMessage { text } }`
 )
 
 // tokenRow is one token sent as "Authorization: Bearer <token>".
@@ -134,33 +126,6 @@ func TestAttackScopes(t *testing.T) {
 			wantFieldErrors(t, body, map[string]string{"scopedMessage": "FORBIDDEN"})
 		})
 	}
-}
-
-// rawRequest writes req to the server byte for byte (for what net/http's
-// client refuses to send) and returns the status code.
-func rawRequest(t *testing.T, ts *testServer, req string) int {
-	t.Helper()
-	u, _ := url.Parse(ts.URL)
-	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, req); err != nil {
-		t.Logf("write: %v (the server may answer before reading everything)", err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("reading the response: %v", err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func rawPost(host, headers, body string) string {
-	return "POST /graphql HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nConnection: close\r\n" +
-		headers + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body
 }
 
 // TestAttackHeaders: the Authorization header and the request head.
@@ -424,44 +389,6 @@ func fragmentBomb(n int, on, root, leaf string) string {
 // with the ofType chain n deep: a valid query of depth n+4.
 func nestedOfType(n int) string {
 	return `{ __type(name: "Query") { fields { type { ` + strings.Repeat("ofType { ", n) + "name" + strings.Repeat(" }", n) + " } } } }"
-}
-
-// postRaw posts body as is, with an optional Authorization header.
-func postRaw(t *testing.T, ts *testServer, body, authorization string) response {
-	t.Helper()
-	return do(t, http.MethodPost, ts.URL+"graphql", body, map[string]string{"Authorization": authorization})
-}
-
-// wantGraphQLError checks a request refused as a whole with one of codes
-// (none of the data it asked for).
-func wantGraphQLError(t *testing.T, r response, status int, codes ...string) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("Status = %d; want %d\nbody: %.500s", r.Status, status, r.Body)
-	}
-	var body struct {
-		Data   map[string]any `json:"data"`
-		Errors []struct {
-			Message    string         `json:"message"`
-			Extensions map[string]any `json:"extensions"`
-		} `json:"errors"`
-	}
-	if err := json.Unmarshal(r.Body, &body); err != nil {
-		t.Fatalf("body: %v\n%.500s", err, r.Body)
-	}
-	if len(body.Data) != 0 {
-		t.Errorf("refused operation returned data: %.300s", r.Body)
-	}
-	if len(body.Errors) == 0 {
-		t.Fatalf("no errors: %.300s", r.Body)
-	}
-	got, _ := body.Errors[0].Extensions["code"].(string)
-	for _, c := range codes {
-		if got == c {
-			return
-		}
-	}
-	t.Errorf("extensions.code = %q (%s); want one of %v", got, body.Errors[0].Message, codes)
 }
 
 func timed(f func()) time.Duration {

@@ -218,32 +218,6 @@ func TestWebSocketCredentialPolicy(t *testing.T) {
 	}
 }
 
-// fieldCodes returns, for each field of a result, the extensions.code of
-// its error, or "-" when it has none.
-func fieldCodes(t *testing.T, payload []byte) map[string]string {
-	t.Helper()
-	var res struct {
-		Data   map[string]json.RawMessage `json:"data"`
-		Errors []struct {
-			Path       []any          `json:"path"`
-			Extensions map[string]any `json:"extensions"`
-		} `json:"errors"`
-	}
-	if err := json.Unmarshal(payload, &res); err != nil {
-		t.Fatalf("result %s: %v", payload, err)
-	}
-	codes := map[string]string{}
-	for f := range res.Data {
-		codes[f] = "-"
-	}
-	for _, e := range res.Errors {
-		if len(e.Path) == 1 {
-			codes[fmt.Sprint(e.Path[0])], _ = e.Extensions["code"].(string)
-		}
-	}
-	return codes
-}
-
 // TestSubscriptionEndsWithToken: a subscription does not outlive its token;
 // it ends with UNAUTHENTICATED / token_expired, and the connection refuses
 // new guarded operations.
@@ -338,25 +312,6 @@ func TestSendMessageLimits(t *testing.T) {
 		if wantErr && !strings.Contains(fmt.Sprint(errs[0]), "BAD_USER_INPUT") {
 			t.Errorf("sendMessage(%q) error = %v; want BAD_USER_INPUT", text, errs[0])
 		}
-	}
-}
-
-// wantOperationError checks that an operation failed with want in its
-// errors: either as an "error" message, or, when a directive refused the
-// field, as a result whose errors name it (with data null), the way an
-// HTTP response reports a guarded field.
-func wantOperationError(t *testing.T, m wsMessage, err error, want string) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("no answer: %v", err)
-	}
-	switch m.Type {
-	case "error", "next", "data":
-	default:
-		t.Fatalf("got %s; want an error", m.Type)
-	}
-	if !strings.Contains(string(m.Payload), want) || (m.Type != "error" && !strings.Contains(string(m.Payload), `"errors"`)) {
-		t.Fatalf("got %s %s; want an error with %s", m.Type, m.Payload, want)
 	}
 }
 
