@@ -6,14 +6,10 @@ package main
 // and the refusal SPEC.md promises. SECURITY.md describes the threat model.
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -22,37 +18,9 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/authgql/server/auth/authtest"
 )
-
-const (
-	challengeToken  = `Bearer error="invalid_token"`
-	challengeHeader = `Bearer error="invalid_request"`
-	publicQuery     = `{ publicMessage { text } }`
-)
-
-// trapServer stands in for an attacker's host: it counts every request
-// (jku, x5u, redirects) and serves the attacker's key.
-type trapServer struct {
-	URL  string
-	hits atomic.Int64
-}
-
-func newTrap(t *testing.T, key jwk.Key) *trapServer {
-	t.Helper()
-	tr := &trapServer{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		tr.hits.Add(1)
-		set := jwk.NewSet()
-		_ = set.AddKey(authtest.Public(t, key))
-		_ = json.NewEncoder(w).Encode(set)
-	}))
-	t.Cleanup(srv.Close)
-	tr.URL = srv.URL
-	return tr
-}
 
 // tokenRow is one token sent as "Authorization: Bearer <token>".
 type tokenRow struct {
@@ -80,198 +48,53 @@ func runTokenRows(t *testing.T, ts *testServer, rows []tokenRow) {
 }
 
 // TestAttackTokens: tokens built to get past the validator, against the
-// server with its production defaults.
+// server with its production defaults: authtest's attack catalogue (which
+// auth's TestValidate runs against the validator too), and what only the
+// HTTP layer refuses.
 func TestAttackTokens(t *testing.T) {
 	ts := startServer(t, nil)
 	is := ts.Issuer
 	key := is.SigningKey()
-	kid := key.KeyID()
 	base := is.Claims(time.Now())
-	good := authtest.Forge(t, key, base, nil)
-	parts := strings.Split(good, ".")
-	hdr, payload, sig := parts[0], parts[1], parts[2]
 	attacker := authtest.Key(t, jwa.RS256)
-	trap := newTrap(t, attacker)
-	payloadJSON, _ := json.Marshal(base)
-	exp := fmt.Sprint(time.Now().Add(time.Hour).Unix())
-	rawClaims := func(extra string) []byte {
-		return []byte(`{"iss":"` + is.URL + `","aud":"` + is.Audience + `","exp":` + exp + extra + `}`)
-	}
+	trap := authtest.NewTrap(t, attacker)
 
 	rows := []tokenRow{
-		{"control: a valid token", good, ""},
-
-		// Signature stripping and serialization tricks.
-		{"signature stripped", hdr + "." + payload + ".", "invalid_token"},
-		{"signature stripped, no dot", hdr + "." + payload, "invalid_token"},
-		{"JSON serialization", `{"payload":"` + payload + `","signatures":[{"protected":"` + hdr + `","signature":"` + sig + `"}]}`, "invalid_token"},
-		{"flattened JSON serialization", `{"protected":"` + hdr + `","payload":"` + payload + `","signature":"` + sig + `"}`, "invalid_token"},
-		{"extra segment", good + "." + sig, "invalid_token"},
-		{"JWE-shaped (five segments)", good + ".AAAA.BBBB", "invalid_token"},
-		{"standard base64 characters", hdr + "." + payload + "." + strings.NewReplacer("-", "+", "_", "/").Replace(sig) + "+/", "invalid_token"},
-		{"padding", hdr + "." + payload + "." + sig + "==", "invalid_token"},
-		{"padding on the payload", hdr + "." + payload + "=." + sig, "invalid_token"},
-		{"percent-encoded", hdr + "." + payload + "." + url.QueryEscape(sig+"+"), "invalid_token"},
-		{"tampered payload", hdr + "." + b64.EncodeToString(rawClaims(`,"scope":"read:messages"`)) + "." + sig, "invalid_token"},
-
-		// Key selection.
-		{"signed by another key under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid}), "invalid_token"},
-		{"unknown kid", authtest.Forge(t, attacker, base, nil), "invalid_token"},
-		{"empty kid", authtest.Forge(t, key, base, map[string]any{"kid": ""}), "invalid_token"},
-		{"no kid", authtest.Forge(t, key, base, map[string]any{"kid": nil}), "invalid_token"},
-		{"kid path traversal", authtest.Forge(t, attacker, base, map[string]any{"kid": "../../../../etc/passwd"}), "invalid_token"},
-		{"kid path traversal to /dev/null", authtest.Forge(t, attacker, base, map[string]any{"kid": "../../../../../../dev/null"}), "invalid_token"},
-		{"kid SQL injection", authtest.Forge(t, attacker, base, map[string]any{"kid": "' OR 1=1 --"}), "invalid_token"},
-		{"kid command injection", authtest.Forge(t, attacker, base, map[string]any{"kid": "x|curl 127.0.0.1;$(id)"}), "invalid_token"},
-		{"kid of 4000 bytes", authtest.Forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 4000)}), "invalid_token"},
+		// Over MAX_AUTH_HEADER_BYTES: refused as a header before any parsing.
 		{"kid of 9000 bytes (over the header cap)", authtest.Forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 9000)}), "invalid_header"},
-		{"attacker key embedded as jwk", authtest.Forge(t, attacker, base, map[string]any{"jwk": authtest.Public(t, attacker)}), "invalid_token"},
-		{"attacker key as jwk under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid, "jwk": authtest.Public(t, attacker)}), "invalid_token"},
-		{"jku at the attacker", authtest.Forge(t, attacker, base, map[string]any{"jku": trap.URL + "/jwks.json"}), "invalid_token"},
-		{"jku at the attacker under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid, "jku": trap.URL + "/jwks.json"}), "invalid_token"},
-		{"x5u at the attacker", authtest.Forge(t, attacker, base, map[string]any{"x5u": trap.URL + "/cert.pem"}), "invalid_token"},
-		{"x5c with the attacker's certificate", authtest.Forge(t, attacker, base, map[string]any{"x5c": authtest.SelfSignedChain(t, attacker, time.Now())}), "invalid_token"},
-		{"x5c under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid, "x5c": authtest.SelfSignedChain(t, attacker, time.Now())}), "invalid_token"},
-		{"ES256 by the attacker under the RSA kid (not an allowed alg)", authtest.Forge(t, authtest.Key(t, jwa.ES256), base, map[string]any{"kid": kid}), "invalid_token"},
-		{"PS256 by the issuer's own key (not an allowed alg)", authtest.Forge(t, key, base, map[string]any{"alg": "PS256"}), "invalid_token"},
-
-		// Header extensions and typ.
-		{"crit with an unknown name", authtest.Forge(t, key, base, map[string]any{"crit": []string{"urn:x:policy"}, "urn:x:policy": "allow"}), "invalid_token"},
-		{"crit b64 false", authtest.SignHeader(t, key, `{"alg":"RS256","kid":"`+kid+`","b64":false,"crit":["b64"]}`, payload), "invalid_token"},
-		{"b64 false without crit", authtest.SignHeader(t, key, `{"alg":"RS256","kid":"`+kid+`","b64":false}`, payload), "invalid_token"},
-		{"control: hand-signed", authtest.SignHeader(t, key, `{"alg":"RS256","kid":"`+kid+`"}`, payload), ""},
-		{"typ JWT", authtest.Forge(t, key, base, map[string]any{"typ": "JWT"}), ""},
-		{"typ at+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "at+jwt"}), ""},
-		{"typ application/at+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "application/at+jwt"}), ""},
-		{"typ JWE", authtest.Forge(t, key, base, map[string]any{"typ": "JWE"}), "invalid_token"},
-		{"typ jose+json", authtest.Forge(t, key, base, map[string]any{"typ": "jose+json"}), "invalid_token"},
-		{"typ JOSE", authtest.Forge(t, key, base, map[string]any{"typ": "JOSE"}), "invalid_token"},
-		{"typ dpop+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "dpop+jwt"}), "invalid_token"},
-		{"typ secevent+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "secevent+jwt"}), "invalid_token"},
-
-		// Claim types that jwx would coerce.
-		{"exp as a string", authtest.Forge(t, key, authtest.WithClaims(base, "exp", "9999999999"), nil), "invalid_claims"},
-		{"exp as a float", authtest.Forge(t, key, authtest.WithClaims(base, "exp", float64(time.Now().Add(time.Hour).Unix())+0.25), nil), ""},
-		{"exp as an object", authtest.Forge(t, key, authtest.WithClaims(base, "exp", map[string]any{"n": 9999999999}), nil), "invalid_claims"},
-		{"exp as a bool", authtest.Forge(t, key, authtest.WithClaims(base, "exp", true), nil), "invalid_claims"},
-		{"exp null", authtest.Forge(t, key, rawClaims(`,"exp":null`), nil), "invalid_claims"},
-		{"exp string hidden behind EXP", authtest.Forge(t, key, []byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":"9999999999","EXP":1}`), nil), "invalid_claims"},
-		{"nbf as a string", authtest.Forge(t, key, authtest.WithClaims(base, "nbf", "0"), nil), "invalid_claims"},
-		{"iat as a string", authtest.Forge(t, key, authtest.WithClaims(base, "iat", "0"), nil), "invalid_claims"},
-		{"aud as a number", authtest.Forge(t, key, authtest.WithClaims(base, "aud", 1), nil), "invalid_claims"},
-		{"aud as an object", authtest.Forge(t, key, authtest.WithClaims(base, "aud", map[string]any{"0": is.Audience}), nil), "invalid_claims"},
-		{"aud array with a number", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []any{is.Audience, 7}), nil), "invalid_claims"},
-		{"aud array with null", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []any{nil, is.Audience}), nil), "invalid_claims"},
-		{"iss as an array", authtest.Forge(t, key, authtest.WithClaims(base, "iss", []string{is.URL}), nil), "invalid_claims"},
-		{"sub as a number", authtest.Forge(t, key, authtest.WithClaims(base, "sub", 42), nil), "invalid_claims"},
-		{"scope as an array", authtest.Forge(t, key, authtest.WithClaims(base, "scope", []string{"read:messages"}), nil), "invalid_claims"},
-		{"permissions as a string", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", "read:messages"), nil), "invalid_claims"},
-		{"permissions with a number", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", []any{"read:messages", 1}), nil), "invalid_claims"},
-		{"permissions with null", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", []any{"read:messages", nil}), nil), "invalid_claims"},
-
-		// Size and nesting.
-		{"deeply nested JSON in the payload, attacker-signed", authtest.Forge(t, attacker, rawClaims(`,"x":`+strings.Repeat("[", 2500)+strings.Repeat("]", 2500)), nil), "invalid_token"},
-		{"deeply nested JSON in the payload, issuer-signed", authtest.Forge(t, key, rawClaims(`,"x":`+strings.Repeat("[", 2500)+strings.Repeat("]", 2500)), nil), ""},
-		{"deeply nested JSON in the header", authtest.Assemble(`{"alg":"RS256","kid":"`+kid+`","x":`+strings.Repeat(`{"a":`, 800)+`1`+strings.Repeat("}", 800)+`}`, string(payloadJSON), []byte("sig")), "invalid_token"},
-		{"unbalanced JSON in the header", authtest.Assemble(`{"alg":"RS256","kid":"`+kid+`","x":`+strings.Repeat("[", 3000), string(payloadJSON), []byte("sig")), "invalid_token"},
-		{"400 audiences, ours not among them", authtest.Forge(t, key, authtest.WithClaims(base, "aud", manyAudiences(400, "")), nil), "invalid_claims"},
-		{"400 audiences, ours last", authtest.Forge(t, key, authtest.WithClaims(base, "aud", manyAudiences(400, is.Audience)), nil), ""},
-		{"5000 audiences (over the header cap)", authtest.Forge(t, key, authtest.WithClaims(base, "aud", manyAudiences(5000, is.Audience)), nil), "invalid_header"},
-		{"unicode in the token", hdr + "." + payload + ".é" + sig, "invalid_token"},
-		{"unicode kid", authtest.Forge(t, attacker, base, map[string]any{"kid": "ключ\u202e\ufeff"}), "invalid_token"},
+		{"5000 audiences (over the header cap)", authtest.Forge(t, key, authtest.WithClaims(base, "aud", strings.Split(strings.Repeat("a,", 5000)+is.Audience, ",")), nil), "invalid_header"},
 	}
-	// alg none, every spelling, with an empty and a non-empty signature.
-	for _, alg := range []string{"none", "None", "NONE", "nOnE"} {
-		h := `{"alg":"` + alg + `","typ":"JWT"}`
-		rows = append(rows,
-			tokenRow{"alg " + alg + ", empty signature", authtest.Assemble(h, string(payloadJSON), nil), "invalid_token"},
-			tokenRow{"alg " + alg + ", non-empty signature", authtest.Assemble(h, string(payloadJSON), []byte("x")), "invalid_token"},
-			tokenRow{"alg " + alg + " with the real kid and signature", b64.EncodeToString([]byte(`{"alg":"`+alg+`","kid":"`+kid+`"}`)) + "." + payload + "." + sig, "invalid_token"},
-		)
-	}
-	// HS256/384/512 keyed with the issuer's public key, in every form.
-	for form, secret := range authtest.PublicKeyForms(t, key) {
-		for _, alg := range []jwa.SignatureAlgorithm{jwa.HS256, jwa.HS384, jwa.HS512} {
-			rows = append(rows, tokenRow{fmt.Sprintf("%s keyed with the public key (%s)", alg, form), authtest.HMACToken(t, alg, secret, kid, base), "invalid_token"})
-		}
-	}
-	// The same token spelled with non-zero padding bits.
-	for i, part := range parts {
-		if alt, ok := authtest.Respell(part); ok {
-			q := append([]string(nil), parts...)
-			q[i] = alt
-			rows = append(rows, tokenRow{fmt.Sprintf("non-canonical base64 in segment %d", i), strings.Join(q, "."), "invalid_token"})
-		}
-	}
-
-	runTokenRows(t, ts, rows)
-	if n := trap.hits.Load(); n != 0 {
+	runTokenRows(t, ts, append(rows, attackRows(is.Attacks(t, time.Now(), trap))...))
+	if n := trap.Requests(); n != 0 {
 		t.Errorf("the attacker's server received %d requests (jku/x5u followed); want 0", n)
 	}
 }
 
-func manyAudiences(n int, last string) []string {
-	aud := make([]string, 0, n+1)
-	for i := range n {
-		aud = append(aud, fmt.Sprintf("a%d", i))
-	}
-	if last != "" {
-		aud = append(aud, last)
-	}
-	return aud
-}
-
 // TestAttackAlgorithmConfusion: with several algorithms allowed, an
-// attacker cannot pick an algorithm that the key named by kid is not for.
+// attacker cannot pick an algorithm that the key named by kid is not for
+// (authtest's catalogue, which auth's TestAlgorithmConfusion runs against
+// the validator too).
 func TestAttackAlgorithmConfusion(t *testing.T) {
 	const algs = "RS256,ES256,PS256,EdDSA"
 	rsaTS := startServer(t, map[string]string{"AUTH0_ALGORITHMS": algs})
-	rsaIs := rsaTS.Issuer
 	ecIs := authtest.NewServer(t, authtest.IssuerOptions{Algorithm: jwa.ES256})
 	ecTS := startServer(t, map[string]string{"AUTH0_ALGORITHMS": algs, "AUTH0_ISSUER_URL": ecIs.URL, "AUTH0_AUDIENCE": ecIs.Audience})
 	ecTS.waitReady(t)
 
-	rsaKid, ecKid := rsaIs.SigningKey().KeyID(), ecIs.SigningKey().KeyID()
-	attRSA, attEC, attEd := authtest.Key(t, jwa.RS256), authtest.Key(t, jwa.ES256), authtest.Key(t, jwa.EdDSA)
-
 	t.Run("RSA issuer", func(t *testing.T) {
-		c := rsaIs.Claims(time.Now())
-		rows := []tokenRow{
-			{"control: RS256", authtest.Forge(t, rsaIs.SigningKey(), c, nil), ""},
-			{"ES256 under the RSA kid", authtest.Forge(t, attEC, c, map[string]any{"kid": rsaKid}), "invalid_token"},
-			{"PS256 under the RSA kid", authtest.Forge(t, attRSA, c, map[string]any{"kid": rsaKid, "alg": "PS256"}), "invalid_token"},
-			{"PS256 by the issuer's RS256 key (key pinned to RS256)", authtest.Forge(t, rsaIs.SigningKey(), c, map[string]any{"alg": "PS256"}), "invalid_token"},
-			{"EdDSA under the RSA kid", authtest.Forge(t, attEd, c, map[string]any{"kid": rsaKid}), "invalid_token"},
-		}
-		for form, secret := range authtest.PublicKeyForms(t, rsaIs.SigningKey()) {
-			rows = append(rows, tokenRow{"HS256 keyed with the RSA key (" + form + ")", authtest.HMACToken(t, jwa.HS256, secret, rsaKid, c), "invalid_token"})
-		}
-		runTokenRows(t, rsaTS, rows)
+		runTokenRows(t, rsaTS, attackRows(rsaTS.Issuer.ConfusionAttacks(t, time.Now())))
 	})
-
 	t.Run("EC issuer", func(t *testing.T) {
-		c := ecIs.Claims(time.Now())
-		p, _ := json.Marshal(c)
-		h := `{"alg":"ES256","kid":"` + ecKid + `","typ":"JWT"}`
-		n, _ := new(big.Int).SetString("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16)
-		nn := n.FillBytes(make([]byte, 32))
-		rows := []tokenRow{
-			{"control: ES256", authtest.Forge(t, ecIs.SigningKey(), c, nil), ""},
-			{"RS256 under the EC kid", authtest.Forge(t, attRSA, c, map[string]any{"kid": ecKid}), "invalid_token"},
-			{"PS256 under the EC kid", authtest.Forge(t, attRSA, c, map[string]any{"kid": ecKid, "alg": "PS256"}), "invalid_token"},
-			{"EdDSA under the EC kid", authtest.Forge(t, attEd, c, map[string]any{"kid": ecKid}), "invalid_token"},
-			{"ES256 by the attacker under the EC kid", authtest.Forge(t, attEC, c, map[string]any{"kid": ecKid}), "invalid_token"},
-			// CVE-2022-21449: r = s = 0 verified any message in Java 15-18.
-			{"psychic signature r=s=0", authtest.Assemble(h, string(p), make([]byte, 64)), "invalid_token"},
-			{"psychic signature r=s=n", authtest.Assemble(h, string(p), append(nn, nn...)), "invalid_token"},
-			{"psychic signature, DER r=s=0", authtest.Assemble(h, string(p), []byte{0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00}), "invalid_token"},
-			{"empty ES256 signature bytes, non-empty segment", authtest.Assemble(h, string(p), []byte{0}), "invalid_token"},
-		}
-		for form, secret := range authtest.PublicKeyForms(t, ecIs.SigningKey()) {
-			rows = append(rows, tokenRow{"HS256 keyed with the EC key (" + form + ")", authtest.HMACToken(t, jwa.HS256, secret, ecKid, c), "invalid_token"})
-		}
-		runTokenRows(t, ecTS, rows)
+		runTokenRows(t, ecTS, attackRows(ecIs.ConfusionAttacks(t, time.Now())))
 	})
+}
+
+func attackRows(attacks []authtest.Attack) []tokenRow {
+	rows := make([]tokenRow, len(attacks))
+	for i, a := range attacks {
+		rows[i] = tokenRow{a.Name, a.Token, a.Reason}
+	}
+	return rows
 }
 
 // TestAttackScopes: scope checks match whole scopes; and a token never
@@ -303,33 +126,6 @@ func TestAttackScopes(t *testing.T) {
 			wantFieldErrors(t, body, map[string]string{"scopedMessage": "FORBIDDEN"})
 		})
 	}
-}
-
-// rawRequest writes req to the server byte for byte (for what net/http's
-// client refuses to send) and returns the status code.
-func rawRequest(t *testing.T, ts *testServer, req string) int {
-	t.Helper()
-	u, _ := url.Parse(ts.URL)
-	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, req); err != nil {
-		t.Logf("write: %v (the server may answer before reading everything)", err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("reading the response: %v", err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func rawPost(host, headers, body string) string {
-	return "POST /graphql HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nConnection: close\r\n" +
-		headers + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body
 }
 
 // TestAttackHeaders: the Authorization header and the request head.
@@ -593,44 +389,6 @@ func fragmentBomb(n int, on, root, leaf string) string {
 // with the ofType chain n deep: a valid query of depth n+4.
 func nestedOfType(n int) string {
 	return `{ __type(name: "Query") { fields { type { ` + strings.Repeat("ofType { ", n) + "name" + strings.Repeat(" }", n) + " } } } }"
-}
-
-// postRaw posts body as is, with an optional Authorization header.
-func postRaw(t *testing.T, ts *testServer, body, authorization string) response {
-	t.Helper()
-	return do(t, http.MethodPost, ts.URL+"graphql", body, map[string]string{"Authorization": authorization})
-}
-
-// wantGraphQLError checks a request refused as a whole with one of codes
-// (none of the data it asked for).
-func wantGraphQLError(t *testing.T, r response, status int, codes ...string) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("Status = %d; want %d\nbody: %.500s", r.Status, status, r.Body)
-	}
-	var body struct {
-		Data   map[string]any `json:"data"`
-		Errors []struct {
-			Message    string         `json:"message"`
-			Extensions map[string]any `json:"extensions"`
-		} `json:"errors"`
-	}
-	if err := json.Unmarshal(r.Body, &body); err != nil {
-		t.Fatalf("body: %v\n%.500s", err, r.Body)
-	}
-	if len(body.Data) != 0 {
-		t.Errorf("refused operation returned data: %.300s", r.Body)
-	}
-	if len(body.Errors) == 0 {
-		t.Fatalf("no errors: %.300s", r.Body)
-	}
-	got, _ := body.Errors[0].Extensions["code"].(string)
-	for _, c := range codes {
-		if got == c {
-			return
-		}
-	}
-	t.Errorf("extensions.code = %q (%s); want one of %v", got, body.Errors[0].Message, codes)
 }
 
 func timed(f func()) time.Duration {

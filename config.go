@@ -19,67 +19,52 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/devmode"
 	"github.com/authgql/server/graph"
+	"github.com/authgql/server/issuer"
 	"github.com/authgql/server/jwks"
 	"github.com/authgql/server/messages"
 )
 
 // config is everything the server reads from its environment, validated
-// once at start. Handlers never read the environment.
+// once at start. It is grouped by owner: each package's settings are its
+// own options struct, whose zero values and Default* constants that
+// package documents, so nothing is copied field by field and each default
+// is written once, where it is owned. Handlers never read the environment.
 type config struct {
-	Host string
-	Port int
+	// DevMode is set when no issuer is configured (neither AUTH0_DOMAIN
+	// nor AUTH0_ISSUER_URL): run then starts devmode's embedded issuer and
+	// points Auth.Issuer and JWKS.URL at it.
+	DevMode bool
 
-	// Issuer is "" in development mode.
-	Issuer     string
-	Audience   string
-	JWKSURL    string
-	Algorithms []jwa.SignatureAlgorithm
-	Origins    []string
-
-	JWKSMinRefresh   time.Duration
-	JWKSMaxRefresh   time.Duration
-	JWKSMissInterval time.Duration
-	JWKSFetchTimeout time.Duration
-	JWKSMaxBytes     int64
-
-	MaxAuthHeaderBytes int
-	TokenCacheSize     int
-	MaxHeaderBytes     int
-	MaxBodyBytes       int64
-	ReadHeaderTimeout  time.Duration
-	ReadTimeout        time.Duration
-	WriteTimeout       time.Duration
-	IdleTimeout        time.Duration
-	ShutdownTimeout    time.Duration
-
-	Introspection    bool
-	MaxDepth         int
-	MaxComplexity    int
-	MaxFields        int
-	ParserTokenLimit int
-
-	WSInitTimeout  time.Duration
-	WSKeepAlive    time.Duration
-	WSConnections  int
-	MaxTextLength  int
-	SubscriberBuf  int
-	MaxSubscribers int
+	HTTP     httpConfig          // the listener and the HTTP server
+	Auth     auth.Config         // the validator; Now is never set here
+	JWKS     jwks.Options        // the key set; run sets Logger
+	Graph    graph.Options       // the GraphQL endpoint; run sets Logger, Validator and Hub
+	Messages messages.HubOptions // the message hub
 
 	LogLevel slog.Level
 }
 
-// DevMode reports whether no issuer is configured.
-func (c config) DevMode() bool { return c.Issuer == "" }
+// httpConfig is the HTTP server's own settings, package main's.
+type httpConfig struct {
+	Host    string
+	Port    int
+	Origins []string // CORS origins, and WebSocket origins (Graph.AllowedOrigins)
 
-// Defaults that are not another package's.
+	MaxHeaderBytes    int
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+}
+
+// The HTTP server's defaults; every other default is its package's.
 const (
 	defaultPort              = 8080
 	defaultOrigin            = "http://localhost:4040"
-	defaultDevAudience       = "https://graphql-api.dev.local"
-	defaultTokenCacheSize    = 10000
 	defaultMaxHeaderBytes    = http.DefaultMaxHeaderBytes // 1 MiB: an oversized token still gets our 401, not net/http's 431
-	defaultMaxBodyBytes      = 1 << 20
 	defaultReadHeaderTimeout = 5 * time.Second
 	defaultReadTimeout       = 15 * time.Second
 	defaultWriteTimeout      = 30 * time.Second
@@ -115,67 +100,75 @@ func withDotEnv(getenv func(string) string, path string) (func(string) string, e
 func loadConfig(getenv func(string) string) (config, error) {
 	e := &env{getenv: getenv}
 	c := config{
-		Port:     e.int("PORT", defaultPort, 0, 65535),
-		Audience: e.str("AUTH0_AUDIENCE", ""),
-		Origins:  e.origins("CLIENT_ORIGIN_URL", defaultOrigin),
-
-		JWKSMinRefresh:   e.duration("JWKS_MIN_REFRESH", jwks.DefaultMinRefresh, time.Second, 24*time.Hour),
-		JWKSMaxRefresh:   e.duration("JWKS_MAX_REFRESH", jwks.DefaultMaxRefresh, time.Second, 7*24*time.Hour),
-		JWKSMissInterval: e.duration("JWKS_REFETCH_INTERVAL", jwks.DefaultMissInterval, 100*time.Millisecond, time.Hour),
-		JWKSFetchTimeout: e.duration("JWKS_FETCH_TIMEOUT", jwks.DefaultFetchTimeout, 100*time.Millisecond, time.Minute),
-		JWKSMaxBytes:     int64(e.int("JWKS_MAX_BYTES", jwks.DefaultMaxBytes, 1<<10, 16<<20)),
-
-		MaxAuthHeaderBytes: e.int("MAX_AUTH_HEADER_BYTES", auth.DefaultMaxHeaderBytes, 256, 1<<20),
-		TokenCacheSize:     e.int("TOKEN_CACHE_SIZE", defaultTokenCacheSize, 0, 10_000_000),
-		MaxHeaderBytes:     e.int("MAX_HEADER_BYTES", defaultMaxHeaderBytes, 4<<10, 8<<20),
-		MaxBodyBytes:       int64(e.int("MAX_BODY_BYTES", defaultMaxBodyBytes, 1<<10, 64<<20)),
-		ReadHeaderTimeout:  e.duration("READ_HEADER_TIMEOUT", defaultReadHeaderTimeout, 100*time.Millisecond, 5*time.Minute),
-		ReadTimeout:        e.duration("READ_TIMEOUT", defaultReadTimeout, 100*time.Millisecond, time.Hour),
-		WriteTimeout:       e.duration("WRITE_TIMEOUT", defaultWriteTimeout, 100*time.Millisecond, time.Hour),
-		IdleTimeout:        e.duration("IDLE_TIMEOUT", defaultIdleTimeout, 100*time.Millisecond, time.Hour),
-		ShutdownTimeout:    e.duration("SHUTDOWN_TIMEOUT", defaultShutdownTimeout, 0, 10*time.Minute),
-
-		MaxDepth:         e.int("GRAPHQL_MAX_DEPTH", graph.DefaultMaxDepth, 1, 1000),
-		MaxComplexity:    e.int("GRAPHQL_MAX_COMPLEXITY", graph.DefaultMaxComplexity, 1, 1_000_000),
-		MaxFields:        e.int("GRAPHQL_MAX_FIELDS", graph.DefaultMaxFields, 1, 1_000_000),
-		ParserTokenLimit: e.int("GRAPHQL_MAX_TOKENS", graph.DefaultParserTokenLimit, 100, 1_000_000),
-
-		WSInitTimeout:  e.duration("WS_INIT_TIMEOUT", graph.DefaultWSInitTimeout, 100*time.Millisecond, 5*time.Minute),
-		WSKeepAlive:    e.duration("WS_KEEPALIVE_INTERVAL", graph.DefaultWSKeepAlive, 100*time.Millisecond, 10*time.Minute),
-		WSConnections:  e.int("WS_MAX_CONNECTIONS", graph.DefaultWSConnections, 1, 10_000_000),
-		MaxTextLength:  e.int("MESSAGE_MAX_LENGTH", messages.DefaultMaxTextLength, 1, 1<<20),
-		SubscriberBuf:  e.int("SUBSCRIBER_BUFFER", messages.DefaultBuffer, 1, 1<<16),
-		MaxSubscribers: e.int("MAX_SUBSCRIBERS", messages.DefaultMaxSubscribers, 1, 1<<24),
-
+		HTTP: httpConfig{
+			Port:              e.int("PORT", defaultPort, 0, 65535),
+			Origins:           e.origins("CLIENT_ORIGIN_URL", defaultOrigin),
+			MaxHeaderBytes:    e.int("MAX_HEADER_BYTES", defaultMaxHeaderBytes, 4<<10, 8<<20),
+			ReadHeaderTimeout: e.duration("READ_HEADER_TIMEOUT", defaultReadHeaderTimeout, 100*time.Millisecond, 5*time.Minute),
+			ReadTimeout:       e.duration("READ_TIMEOUT", defaultReadTimeout, 100*time.Millisecond, time.Hour),
+			WriteTimeout:      e.duration("WRITE_TIMEOUT", defaultWriteTimeout, 100*time.Millisecond, time.Hour),
+			IdleTimeout:       e.duration("IDLE_TIMEOUT", defaultIdleTimeout, 100*time.Millisecond, time.Hour),
+			ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", defaultShutdownTimeout, 0, 10*time.Minute),
+		},
+		Auth: auth.Config{
+			Audience:            e.str("AUTH0_AUDIENCE", ""),
+			MaxCredentialsBytes: e.int("MAX_AUTH_HEADER_BYTES", auth.DefaultMaxCredentialsBytes, 256, 1<<20),
+			CacheSize:           e.int("TOKEN_CACHE_SIZE", auth.DefaultCacheSize, 0, 10_000_000),
+		},
+		JWKS: jwks.Options{
+			MinRefresh:   e.duration("JWKS_MIN_REFRESH", jwks.DefaultMinRefresh, time.Second, 24*time.Hour),
+			MaxRefresh:   e.duration("JWKS_MAX_REFRESH", jwks.DefaultMaxRefresh, time.Second, 7*24*time.Hour),
+			MissInterval: e.duration("JWKS_REFETCH_INTERVAL", jwks.DefaultMissInterval, 100*time.Millisecond, time.Hour),
+			FetchTimeout: e.duration("JWKS_FETCH_TIMEOUT", jwks.DefaultFetchTimeout, 100*time.Millisecond, time.Minute),
+			MaxBytes:     int64(e.int("JWKS_MAX_BYTES", jwks.DefaultMaxBytes, 1<<10, 16<<20)),
+		},
+		Graph: graph.Options{
+			MaxDepth:         e.int("GRAPHQL_MAX_DEPTH", graph.DefaultMaxDepth, 1, 1000),
+			MaxComplexity:    e.int("GRAPHQL_MAX_COMPLEXITY", graph.DefaultMaxComplexity, 1, 1_000_000),
+			MaxFields:        e.int("GRAPHQL_MAX_FIELDS", graph.DefaultMaxFields, 1, 1_000_000),
+			ParserTokenLimit: e.int("GRAPHQL_MAX_TOKENS", graph.DefaultParserTokenLimit, 100, 1_000_000),
+			MaxBodyBytes:     int64(e.int("MAX_BODY_BYTES", graph.DefaultMaxBodyBytes, 1<<10, 64<<20)),
+			WSInitTimeout:    e.duration("WS_INIT_TIMEOUT", graph.DefaultWSInitTimeout, 100*time.Millisecond, 5*time.Minute),
+			WSKeepAlive:      e.duration("WS_KEEPALIVE_INTERVAL", graph.DefaultWSKeepAlive, 100*time.Millisecond, 10*time.Minute),
+			WSConnections:    e.int("WS_MAX_CONNECTIONS", graph.DefaultWSConnections, 1, 10_000_000),
+		},
+		Messages: messages.HubOptions{
+			MaxTextLength:  e.int("MESSAGE_MAX_LENGTH", messages.DefaultMaxTextLength, 1, 1<<20),
+			Buffer:         e.int("SUBSCRIBER_BUFFER", messages.DefaultBuffer, 1, 1<<16),
+			MaxSubscribers: e.int("MAX_SUBSCRIBERS", messages.DefaultMaxSubscribers, 1, 1<<24),
+		},
 		LogLevel: e.logLevel("LOG_LEVEL"),
 	}
-	c.Issuer, c.JWKSURL = e.issuer()
-	c.Algorithms = e.algorithms("AUTH0_ALGORITHMS")
-	if c.JWKSMaxRefresh < c.JWKSMinRefresh {
-		e.fail("JWKS_MAX_REFRESH", "must not be below JWKS_MIN_REFRESH (%s)", c.JWKSMinRefresh)
+	c.Graph.AllowedOrigins = c.HTTP.Origins
+	c.Auth.Issuer, c.JWKS.URL = e.issuerURLs()
+	c.Auth.Algorithms = e.algorithms("AUTH0_ALGORITHMS")
+	c.JWKS.Algorithms = c.Auth.Algorithms
+	c.DevMode = c.Auth.Issuer == ""
+	if c.JWKS.MaxRefresh < c.JWKS.MinRefresh {
+		e.fail("JWKS_MAX_REFRESH", "must not be below JWKS_MIN_REFRESH (%s)", c.JWKS.MinRefresh)
 	}
-	if c.MaxAuthHeaderBytes > c.MaxHeaderBytes {
-		e.fail("MAX_AUTH_HEADER_BYTES", "must not exceed MAX_HEADER_BYTES (%d)", c.MaxHeaderBytes)
+	if c.Auth.MaxCredentialsBytes > c.HTTP.MaxHeaderBytes {
+		e.fail("MAX_AUTH_HEADER_BYTES", "must not exceed MAX_HEADER_BYTES (%d)", c.HTTP.MaxHeaderBytes)
 	}
 
-	if c.DevMode() {
-		c.Host = e.str("HOST", "127.0.0.1")
-		if !isLoopbackHost(c.Host) {
-			e.fail("HOST", "%q is not a loopback address: development mode (no AUTH0_DOMAIN or AUTH0_ISSUER_URL set) binds 127.0.0.1, ::1 or localhost only", c.Host)
+	if c.DevMode {
+		c.HTTP.Host = e.str("HOST", "127.0.0.1")
+		if !isLoopbackHost(c.HTTP.Host) {
+			e.fail("HOST", "%q is not a loopback address: development mode (no AUTH0_DOMAIN or AUTH0_ISSUER_URL set) binds 127.0.0.1, ::1 or localhost only", c.HTTP.Host)
 		}
-		if c.Audience == "" {
-			c.Audience = defaultDevAudience
+		if c.Auth.Audience == "" {
+			c.Auth.Audience = devmode.DefaultAudience
 		}
-		c.Introspection = e.bool("GRAPHQL_INTROSPECTION", true)
+		c.Graph.Introspection = e.bool("GRAPHQL_INTROSPECTION", true)
 	} else {
-		c.Host = e.str("HOST", "0.0.0.0")
-		if c.Audience == "" {
+		c.HTTP.Host = e.str("HOST", "0.0.0.0")
+		if c.Auth.Audience == "" {
 			e.fail("AUTH0_AUDIENCE", "is required when an issuer is configured (the API identifier, e.g. https://api.example.com)")
 		}
-		c.Introspection = e.bool("GRAPHQL_INTROSPECTION", false)
+		c.Graph.Introspection = e.bool("GRAPHQL_INTROSPECTION", false)
 	}
-	if c.Host != "" && net.ParseIP(strings.Trim(c.Host, "[]")) == nil && !validHostname(c.Host) {
-		e.fail("HOST", "%q is not an IP address or host name", c.Host)
+	if h := c.HTTP.Host; h != "" && net.ParseIP(strings.Trim(h, "[]")) == nil && !validHostname(h) {
+		e.fail("HOST", "%q is not an IP address or host name", h)
 	}
 	return c, errors.Join(e.errs...)
 }
@@ -248,10 +241,11 @@ func (e *env) logLevel(name string) slog.Level {
 
 func (e *env) algorithms(name string) []jwa.SignatureAlgorithm {
 	var algs []jwa.SignatureAlgorithm
-	for _, s := range strings.Split(e.str(name, "RS256"), ",") {
+	allowed := auth.AllowedAlgorithms()
+	for _, s := range strings.Split(e.str(name, string(jwks.DefaultAlgorithm)), ",") {
 		a := jwa.SignatureAlgorithm(strings.TrimSpace(s))
-		if !slices.Contains(auth.AllowedAlgorithms, a) {
-			e.fail(name, "%q is not an allowed algorithm (one or more of %v; never none or HS*)", s, auth.AllowedAlgorithms)
+		if !slices.Contains(allowed, a) {
+			e.fail(name, "%q is not an allowed algorithm (one or more of %v; never none or HS*)", s, allowed)
 			continue
 		}
 		if !slices.Contains(algs, a) {
@@ -286,36 +280,35 @@ func (e *env) origins(name, def string) []string {
 	return out
 }
 
-// issuer derives the issuer and JWKS URLs. Both "" means development mode.
-func (e *env) issuer() (issuer, jwksURL string) {
+// issuerURLs derives the issuer and JWKS URLs; both are "" when none is
+// configured (development mode).
+func (e *env) issuerURLs() (iss, jwksURL string) {
 	domain := e.str("AUTH0_DOMAIN", "")
-	issuer = e.str("AUTH0_ISSUER_URL", "")
+	iss = e.str("AUTH0_ISSUER_URL", "")
 	jwksURL = e.str("AUTH0_JWKS_URL", "")
 	if domain != "" {
 		if !validHostname(domain) && !validHostPort(domain) {
 			e.fail("AUTH0_DOMAIN", "%q must be a host name like tenant.eu.auth0.com, without https:// or a path", domain)
-		} else if issuer == "" {
-			issuer = "https://" + domain + "/" // as Auth0 writes "iss", trailing slash included
+		} else if iss == "" {
+			iss = "https://" + domain + "/" // as Auth0 writes "iss", trailing slash included
 		}
 	}
-	if issuer == "" {
+	if iss == "" {
 		if jwksURL != "" {
 			e.fail("AUTH0_JWKS_URL", "is set but no issuer is: set AUTH0_DOMAIN or AUTH0_ISSUER_URL too")
 		}
 		return "", ""
 	}
-	if err := checkURL(issuer); err != nil {
-		e.fail("AUTH0_ISSUER_URL", "%q %v", issuer, err)
+	if err := checkURL(iss); err != nil {
+		e.fail("AUTH0_ISSUER_URL", "%q %v", iss, err)
 	}
 	if jwksURL == "" {
-		jwksURL = strings.TrimSuffix(issuer, "/") + "/" + strings.TrimPrefix(jwksPath, "/")
+		jwksURL = issuer.JWKSURL(iss)
 	} else if err := checkURL(jwksURL); err != nil {
 		e.fail("AUTH0_JWKS_URL", "%q %v", jwksURL, err)
 	}
-	return issuer, jwksURL
+	return iss, jwksURL
 }
-
-const jwksPath = "/.well-known/jwks.json"
 
 // checkURL accepts absolute https URLs, and http ones for loopback hosts
 // only: anywhere else a network attacker could serve us keys.

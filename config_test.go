@@ -96,8 +96,8 @@ func TestDotEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Port != 4321 || cfg.Audience != "https://from-file" || cfg.Issuer != "https://tenant.auth0.com/" ||
-		cfg.JWKSURL != "https://tenant.auth0.com/.well-known/jwks.json" || cfg.Host != "0.0.0.0" || cfg.Introspection {
+	if cfg.HTTP.Port != 4321 || cfg.Auth.Audience != "https://from-file" || cfg.Auth.Issuer != "https://tenant.auth0.com/" ||
+		cfg.JWKS.URL != "https://tenant.auth0.com/.well-known/jwks.json" || cfg.HTTP.Host != "0.0.0.0" || cfg.Graph.Introspection {
 		t.Errorf("config = %+v", cfg)
 	}
 	if err := os.WriteFile(path, []byte("NOT VALID LINE WITHOUT EQUALS\n"), 0o600); err == nil {
@@ -112,8 +112,8 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.DevMode() || cfg.Host != "127.0.0.1" || cfg.Port != 8080 || !cfg.Introspection ||
-		len(cfg.Origins) != 1 || cfg.Origins[0] != "http://localhost:4040" {
+	if !cfg.DevMode || cfg.HTTP.Host != "127.0.0.1" || cfg.HTTP.Port != 8080 || !cfg.Graph.Introspection ||
+		len(cfg.HTTP.Origins) != 1 || cfg.HTTP.Origins[0] != "http://localhost:4040" {
 		t.Errorf("dev defaults = %+v", cfg)
 	}
 	cfg, err = loadConfig(mapEnv(map[string]string{"AUTH0_ISSUER_URL": "http://127.0.0.1:9999/", "AUTH0_AUDIENCE": "a",
@@ -121,7 +121,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.DevMode() || cfg.JWKSURL != "http://127.0.0.1:9999/.well-known/jwks.json" || strings.Join(cfg.Origins, ",") != "https://a.example,http://localhost:3000" {
+	if cfg.DevMode || cfg.JWKS.URL != "http://127.0.0.1:9999/.well-known/jwks.json" || strings.Join(cfg.HTTP.Origins, ",") != "https://a.example,http://localhost:3000" {
 		t.Errorf("prod config = %+v", cfg)
 	}
 }

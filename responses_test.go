@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -11,8 +12,6 @@ import (
 
 	"github.com/authgql/server/auth/authtest"
 )
-
-const allFields = `{ publicMessage { text } privateMessage { text } scopedMessage { text } }`
 
 // TestGraphQLResponses covers every row of SPEC.md's GraphQL responses table.
 func TestGraphQLResponses(t *testing.T) {
@@ -168,6 +167,8 @@ func TestKeysKeptThroughOutage(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 }
 
+var b64 = base64.RawURLEncoding
+
 func tamper(tok string) string {
 	parts := strings.Split(tok, ".")
 	var claims map[string]any
@@ -177,69 +178,4 @@ func tamper(tok string) string {
 	b, _ = json.Marshal(claims)
 	parts[1] = b64.EncodeToString(b)
 	return strings.Join(parts, ".")
-}
-
-func wantStatus(t *testing.T, r response, want int) {
-	t.Helper()
-	if r.Status != want {
-		t.Fatalf("Status = %d; want %d\nbody: %s", r.Status, want, r.Body)
-	}
-}
-
-// wantFieldErrors checks that the errors are exactly one per named field,
-// with its path and extensions.code.
-func wantFieldErrors(t *testing.T, body map[string]any, want map[string]string) {
-	t.Helper()
-	errs, _ := body["errors"].([]any)
-	got := map[string]string{}
-	for _, e := range errs {
-		e := e.(map[string]any)
-		path, _ := e["path"].([]any)
-		ext, _ := e["extensions"].(map[string]any)
-		if len(path) != 1 {
-			t.Errorf("error %v: path %v does not name one field", e, path)
-			continue
-		}
-		if msg, _ := e["message"].(string); msg == "" {
-			t.Errorf("error %v has no message", e)
-		}
-		got[path[0].(string)] = ext["code"].(string)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("field errors (-want +got):\n%s", diff)
-	}
-}
-
-// wantRefusal checks a whole-request refusal: status, the exact body shape
-// {"errors":[{"message","extensions":{"code","reason"}}]} with no data, and
-// the WWW-Authenticate challenge ("" means none expected).
-func wantRefusal(t *testing.T, r response, status int, code, reason, challenge string) {
-	t.Helper()
-	wantStatus(t, r, status)
-	var body struct {
-		Data   *json.RawMessage `json:"data"`
-		Errors []struct {
-			Message    string         `json:"message"`
-			Extensions map[string]any `json:"extensions"`
-		} `json:"errors"`
-	}
-	if err := json.Unmarshal(r.Body, &body); err != nil {
-		t.Fatalf("body: %v\n%s", err, r.Body)
-	}
-	if strings.Contains(string(r.Body), `"data"`) {
-		t.Errorf("refusal carries data: %s", r.Body)
-	}
-	if len(body.Errors) != 1 || body.Errors[0].Message == "" {
-		t.Fatalf("errors = %+v; want one with a message", body.Errors)
-	}
-	want := map[string]any{"code": code, "reason": reason}
-	if diff := cmp.Diff(want, body.Errors[0].Extensions); diff != "" {
-		t.Errorf("extensions (-want +got):\n%s", diff)
-	}
-	if got := r.Header.Get("WWW-Authenticate"); got != challenge {
-		t.Errorf("WWW-Authenticate = %q; want %q", got, challenge)
-	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Errorf("Content-Type = %q", ct)
-	}
 }

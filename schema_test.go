@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -191,4 +192,57 @@ func parseResult(status int, body []byte, field string) fieldResult {
 		res.codes = append(res.codes, code)
 	}
 	return res
+}
+
+// executeSubscription runs a subscription field over WebSocket for the
+// schema-driven test: it subscribes, waits until the server has accepted or
+// refused the operation, and, once accepted, sends a message so that an
+// event arrives.
+func (ts *testServer) executeSubscription(t *testing.T, op, field, authorization string) fieldResult {
+	t.Helper()
+	c, _, err := dialWS(t, ts, false, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	payload := map[string]any{}
+	if authorization != "" {
+		payload["authorization"] = authorization
+	}
+	ack, err := c.init(t, payload)
+	if err != nil {
+		// The connection was refused: what an HTTP request gets as a 401.
+		if closeStatus(err) == 4403 || closeStatus(err) == 4401 {
+			return fieldResult{status: http.StatusUnauthorized, raw: err.Error()}
+		}
+		t.Fatalf("connection_init: %v", err)
+	}
+	if ack.Type != "connection_ack" {
+		t.Fatalf("connection_init answered %+v", ack)
+	}
+	c.subscribe(t, "1", op)
+	// Give the server time to run the directive before the event is sent;
+	// a refused subscription answers at once with an error instead.
+	if m, err := c.next(t, 300*time.Millisecond); err != errNoMessage {
+		if err != nil {
+			t.Fatalf("subscribe: %v", err)
+		}
+		return wsResult(field, m)
+	}
+	sendMessage(t, ts, "schema test event")
+	m, err := c.next(t, 5*time.Second)
+	if err != nil {
+		t.Fatalf("no event: %v", err)
+	}
+	return wsResult(field, m)
+}
+
+func wsResult(field string, m wsMessage) fieldResult {
+	switch m.Type {
+	case "next", "data":
+		return parseResult(http.StatusOK, m.Payload, field)
+	case "error":
+		// An operation refused before it started: errors only.
+		return parseResult(http.StatusOK, []byte(`{"errors":`+string(m.Payload)+`}`), field)
+	}
+	return fieldResult{status: -1, raw: m.Type + " " + string(m.Payload)}
 }

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	// Listen before anything else so that a busy port fails at once, and so
 	// that development mode knows its own URL (PORT=0 picks a free port).
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.HTTP.Host, strconv.Itoa(cfg.HTTP.Port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -75,61 +75,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	baseURL := "http://" + ln.Addr().String() + "/"
 
 	var dev *devmode.Issuer
-	if cfg.DevMode() {
+	if cfg.DevMode {
 		// A development token grants, unless asked for fewer, every scope
 		// the schema and the REST routes use.
 		scopes := slices.Concat(graph.Scopes(), api.Scopes())
 		slices.Sort(scopes)
-		if dev, err = devmode.New(baseURL, cfg.Audience, slices.Compact(scopes)); err != nil {
+		if dev, err = devmode.New(baseURL, cfg.Auth.Audience, slices.Compact(scopes)); err != nil {
 			return err
 		}
-		cfg.Issuer, cfg.JWKSURL = dev.URL(), dev.JWKSURL()
+		cfg.Auth.Issuer, cfg.JWKS.URL = dev.URL(), dev.JWKSURL()
 	}
 
-	keys, err := jwks.New(jwks.Options{
-		URL:          cfg.JWKSURL,
-		Algorithms:   cfg.Algorithms,
-		Logger:       logger,
-		FetchTimeout: cfg.JWKSFetchTimeout,
-		MaxBytes:     cfg.JWKSMaxBytes,
-		MinRefresh:   cfg.JWKSMinRefresh,
-		MaxRefresh:   cfg.JWKSMaxRefresh,
-		MissInterval: cfg.JWKSMissInterval,
-	})
+	cfg.JWKS.Logger = logger
+	keys, err := jwks.New(cfg.JWKS)
 	if err != nil {
 		return err
 	}
-	v, err := auth.NewValidator(auth.Config{
-		Issuer:        cfg.Issuer,
-		Audience:      cfg.Audience,
-		Algorithms:    cfg.Algorithms,
-		MaxTokenBytes: cfg.MaxAuthHeaderBytes,
-		CacheSize:     cfg.TokenCacheSize,
-	}, keys)
+	v, err := auth.NewValidator(cfg.Auth, keys)
 	if err != nil {
 		return err
 	}
-
-	gql, err := graph.NewHandler(graph.Options{
-		Logger:             logger,
-		Introspection:      cfg.Introspection,
-		MaxDepth:           cfg.MaxDepth,
-		MaxComplexity:      cfg.MaxComplexity,
-		MaxFields:          cfg.MaxFields,
-		ParserTokenLimit:   cfg.ParserTokenLimit,
-		Validator:          v,
-		MaxAuthHeaderBytes: cfg.MaxAuthHeaderBytes,
-		Hub: messages.NewHub(messages.HubOptions{
-			MaxTextLength:  cfg.MaxTextLength,
-			Buffer:         cfg.SubscriberBuf,
-			MaxSubscribers: cfg.MaxSubscribers,
-		}),
-		AllowedOrigins: cfg.Origins,
-		WSInitTimeout:  cfg.WSInitTimeout,
-		WSKeepAlive:    cfg.WSKeepAlive,
-		WSMessageBytes: cfg.MaxBodyBytes,
-		WSConnections:  cfg.WSConnections,
-	})
+	cfg.Graph.Logger, cfg.Graph.Validator, cfg.Graph.Hub = logger, v, messages.NewHub(cfg.Messages)
+	gql, err := graph.NewHandler(cfg.Graph)
 	if err != nil {
 		return err
 	}
@@ -143,11 +110,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		BaseContext:       func(net.Listener) context.Context { return connCtx },
 		Handler:           newServer(logger, cfg, v, gql, dev),
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		MaxHeaderBytes:    cfg.HTTP.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
@@ -160,17 +127,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	go keys.Run(keysCtx)
 
 	mode := "production"
-	if dev != nil {
+	if cfg.DevMode {
 		mode = "development"
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "mode", mode, "issuer", cfg.Issuer, "audience", cfg.Audience)
+	logger.Info("listening", "addr", ln.Addr().String(), "mode", mode, "issuer", cfg.Auth.Issuer, "audience", cfg.Auth.Audience)
 	fmt.Fprintf(stdout, "listening on %s (%s mode)\n", baseURL, mode)
 	if dev != nil {
 		tok, err := dev.Mint(dev.Scopes(), devmode.BannerTokenLifetime)
 		if err != nil {
 			return err
 		}
-		devmode.PrintBanner(stdout, baseURL, cfg.Audience, tok)
+		devmode.PrintBanner(stdout, baseURL, cfg.Auth.Audience, tok)
 	}
 
 	select {
@@ -178,10 +145,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	logger.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
 	// A fresh context: ctx is already done, and shutdown deserves its own
 	// deadline to let requests in flight finish.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
 	endConns()

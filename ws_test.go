@@ -132,6 +132,92 @@ func TestWebSocketAuth(t *testing.T) {
 	})
 }
 
+// TestWebSocketCredentialPolicy covers every combination of a credential
+// on the upgrade request (the Authorization header) and in
+// connection_init: connection_init's is the credential; a valid header
+// stands in when connection_init has none; an invalid header is refused
+// with 401 before the upgrade; two different tokens are refused at
+// connection_init, the same token twice is fine.
+func TestWebSocketCredentialPolicy(t *testing.T) {
+	ts := startServer(t, nil)
+	scoped := ts.Issuer.Token(t, authtest.Scope("read:messages")) // reads scopedMessage
+	plain := ts.Issuer.Token(t, authtest.Subject("other"))        // reads privateMessage only
+	expired := ts.Issuer.Token(t, authtest.ExpiresIn(-time.Hour))
+	const query = `{ privateMessage { text } scopedMessage { text } }`
+
+	for _, tt := range []struct {
+		name   string
+		header string         // the upgrade request's Authorization, "" for none
+		init   map[string]any // the connection_init payload
+		// want is "401" (refused before the upgrade), "close" (refused at
+		// connection_init), or the codes the query's two fields get:
+		// "UNAUTHENTICATED UNAUTHENTICATED" anonymous, "- FORBIDDEN" with
+		// plain, "- -" with scoped.
+		want   string
+		reason string // with "close": what the close reason says
+	}{
+		{"neither: anonymous", "", map[string]any{}, "UNAUTHENTICATED UNAUTHENTICATED", ""},
+		{"connection_init only", "", map[string]any{"authorization": bearer(plain)}, "- FORBIDDEN", ""},
+		{"valid header only: it authenticates", bearer(scoped), map[string]any{}, "- -", ""},
+		{"blank header only: anonymous", "  ", map[string]any{}, "UNAUTHENTICATED UNAUTHENTICATED", ""},
+		{"valid header, blank connection_init entry", bearer(scoped), map[string]any{"authorization": ""}, "- -", ""},
+		{"same token in both", bearer(scoped), map[string]any{"authorization": bearer(scoped)}, "- -", ""},
+		{"same token in both, spelled differently", "bearer " + scoped, map[string]any{"Authorization": scoped}, "- -", ""},
+		{"different tokens", bearer(scoped), map[string]any{"authorization": bearer(plain)}, "close", "conflicting credentials"},
+		{"different tokens, the header's with fewer scopes", bearer(plain), map[string]any{"authorization": bearer(scoped)}, "close", "conflicting credentials"},
+		{"valid header, invalid connection_init token", bearer(scoped), map[string]any{"authorization": bearer("not.a.jwt")}, "close", "invalid_token"},
+		{"valid header, malformed connection_init entry", bearer(scoped), map[string]any{"authorization": 42}, "close", "invalid_header"},
+		{"invalid header, no connection_init token", bearer("not.a.jwt"), map[string]any{}, "401", ""},
+		{"expired header, valid connection_init token", bearer(expired), map[string]any{"authorization": bearer(scoped)}, "401", ""},
+		{"malformed header", "Basic dXNlcjpwYXNz", map[string]any{"authorization": bearer(scoped)}, "401", ""},
+	} {
+		for _, legacy := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/legacy=%v", tt.name, legacy), func(t *testing.T) {
+				h := http.Header{}
+				if tt.header != "" {
+					h.Set("Authorization", tt.header)
+				}
+				c, resp, err := dialWS(t, ts, legacy, h)
+				if tt.want == "401" {
+					if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+						t.Fatalf("upgrade = %v, %+v; want 401 with WWW-Authenticate before the upgrade", err, resp)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("dial: %v", err)
+				}
+				m, err := c.init(t, tt.init)
+				if tt.want == "close" {
+					wantClose := 4403
+					if legacy {
+						wantClose = 4401
+						if err == nil && m.Type == "connection_error" {
+							_, err = c.next(t, 5*time.Second)
+						}
+					}
+					if got := closeStatus(err); got != wantClose || !strings.Contains(err.Error(), "Unauthorized: "+tt.reason) {
+						t.Fatalf("init = %+v, %v; want close %d saying %q", m, err, wantClose, tt.reason)
+					}
+					return
+				}
+				if err != nil || m.Type != "connection_ack" {
+					t.Fatalf("init = %+v, %v; want connection_ack", m, err)
+				}
+				c.subscribe(t, "q", query)
+				m, err = c.next(t, 5*time.Second)
+				if err != nil || (m.Type != "next" && m.Type != "data") {
+					t.Fatalf("query: %+v, %v", m, err)
+				}
+				codes := fieldCodes(t, m.Payload)
+				if got := codes["privateMessage"] + " " + codes["scopedMessage"]; got != tt.want {
+					t.Errorf("field codes = %q; want %q (%s)", got, tt.want, m.Payload)
+				}
+			})
+		}
+	}
+}
+
 // TestSubscriptionEndsWithToken: a subscription does not outlive its token;
 // it ends with UNAUTHENTICATED / token_expired, and the connection refuses
 // new guarded operations.
@@ -226,25 +312,6 @@ func TestSendMessageLimits(t *testing.T) {
 		if wantErr && !strings.Contains(fmt.Sprint(errs[0]), "BAD_USER_INPUT") {
 			t.Errorf("sendMessage(%q) error = %v; want BAD_USER_INPUT", text, errs[0])
 		}
-	}
-}
-
-// wantOperationError checks that an operation failed with want in its
-// errors: either as an "error" message, or, when a directive refused the
-// field, as a result whose errors name it (with data null), the way an
-// HTTP response reports a guarded field.
-func wantOperationError(t *testing.T, m wsMessage, err error, want string) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("no answer: %v", err)
-	}
-	switch m.Type {
-	case "error", "next", "data":
-	default:
-		t.Fatalf("got %s; want an error", m.Type)
-	}
-	if !strings.Contains(string(m.Payload), want) || (m.Type != "error" && !strings.Contains(string(m.Payload), `"errors"`)) {
-		t.Fatalf("got %s %s; want an error with %s", m.Type, m.Payload, want)
 	}
 }
 

@@ -31,11 +31,6 @@ func (c *Claims) HasScope(scope string) bool {
 	return c != nil && scope != "" && slices.Contains(c.Scopes, scope)
 }
 
-// IsExpired reports whether the token has expired at now.
-func (c *Claims) IsExpired(now time.Time) bool {
-	return !now.Before(c.ExpiresAt)
-}
-
 // mergeScopes splits the scope string and appends permissions, dropping
 // duplicates.
 func mergeScopes(scope string, permissions []string) []string {
@@ -61,24 +56,4 @@ func NewContext(ctx context.Context, c *Claims) context.Context {
 func FromContext(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(ctxKey{}).(*Claims)
 	return c, ok && c != nil
-}
-
-// Require decides access to a resource guarded by a token (scope == "") or by
-// a scope. It returns nil, or an *Error with ReasonMissing,
-// ReasonTokenExpired or ReasonInsufficientScope. Field directives and REST
-// routes both use it, so they cannot disagree. Expiry is checked again
-// because claims can outlive the request that validated them: a WebSocket
-// connection authenticates once, at connection_init.
-func Require(ctx context.Context, scope string) error {
-	c, ok := FromContext(ctx)
-	if !ok {
-		return &Error{Reason: ReasonMissing}
-	}
-	if !c.ValidUntil.IsZero() && !time.Now().Before(c.ValidUntil) {
-		return &Error{Reason: ReasonTokenExpired}
-	}
-	if scope != "" && !c.HasScope(scope) {
-		return &Error{Reason: ReasonInsufficientScope, Scope: scope}
-	}
-	return nil
 }

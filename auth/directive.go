@@ -2,14 +2,14 @@ package auth
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"slices"
-	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
 )
+
+// This file is where access is decided: Require, and the directives that
+// call it. Nothing else in the server says yes or no to a guarded field or
+// route.
 
 // The directive names this package implements.
 const (
@@ -17,6 +17,26 @@ const (
 	DirectiveAuth     = "auth"
 	DirectiveHasScope = "hasScope"
 )
+
+// Require decides access to a resource guarded by a token (scope == "") or by
+// a scope. It returns nil, or an *Error with ReasonMissing,
+// ReasonTokenExpired or ReasonInsufficientScope. Field directives and REST
+// routes both use it, so they cannot disagree. Expiry is checked again
+// because claims can outlive the request that validated them: a WebSocket
+// connection authenticates once, at connection_init.
+func Require(ctx context.Context, scope string) error {
+	c, ok := FromContext(ctx)
+	if !ok {
+		return &Error{Reason: ReasonMissing}
+	}
+	if !c.ValidUntil.IsZero() && !time.Now().Before(c.ValidUntil) {
+		return &Error{Reason: ReasonTokenExpired}
+	}
+	if scope != "" && !c.HasScope(scope) {
+		return &Error{Reason: ReasonInsufficientScope, Scope: scope}
+	}
+	return nil
+}
 
 // Public implements @public: anyone may read the field.
 func Public(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
@@ -45,82 +65,4 @@ func HasScope(ctx context.Context, _ any, next graphql.Resolver, scope string) (
 		return nil, err
 	}
 	return next(ctx)
-}
-
-// CheckSchema enforces default deny: every field of Query, Mutation and
-// Subscription must carry exactly one of @public, @auth and @hasScope, and
-// every @hasScope must name a well-formed scope. It returns one error line
-// per offending field, so a forgotten directive stops the server at start
-// instead of exposing the field.
-func CheckSchema(s *ast.Schema) error {
-	var errs []error
-	for _, root := range []*ast.Definition{s.Query, s.Mutation, s.Subscription} {
-		if root == nil {
-			continue
-		}
-		for _, f := range root.Fields {
-			if strings.HasPrefix(f.Name, "__") { // introspection, added by the parser
-				continue
-			}
-			if err := checkField(f); err != nil {
-				errs = append(errs, fmt.Errorf("schema: %s.%s %w", root.Name, f.Name, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func checkField(f *ast.FieldDefinition) error {
-	var found []*ast.Directive
-	for _, d := range f.Directives {
-		switch d.Name {
-		case DirectivePublic, DirectiveAuth, DirectiveHasScope:
-			found = append(found, d)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return errors.New("has no access directive: add exactly one of @public, @auth, @hasScope(scope: ...)")
-	case 1:
-	default:
-		return fmt.Errorf("has %d access directives: keep exactly one of @public, @auth, @hasScope", len(found))
-	}
-	if d := found[0]; d.Name == DirectiveHasScope {
-		arg := d.Arguments.ForName("scope")
-		if arg == nil || arg.Value == nil || arg.Value.Kind != ast.StringValue || !validScope(arg.Value.Raw) {
-			return errors.New(`has @hasScope without a valid literal scope (RFC 6749 scope-token, e.g. "read:messages")`)
-		}
-	}
-	return nil
-}
-
-// validScope reports whether s is an RFC 6749 scope-token, which is also
-// what makes it safe to quote in a WWW-Authenticate header.
-func validScope(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c < 0x21 || c == '"' || c == '\\' || c > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-// SchemaScopes lists, sorted and without duplicates, the scopes that the
-// @hasScope directives of s require, on any field.
-func SchemaScopes(s *ast.Schema) []string {
-	var scopes []string
-	for _, def := range s.Types {
-		for _, f := range def.Fields {
-			if d := f.Directives.ForName(DirectiveHasScope); d != nil {
-				if arg := d.Arguments.ForName("scope"); arg != nil && arg.Value != nil {
-					scopes = append(scopes, arg.Value.Raw)
-				}
-			}
-		}
-	}
-	slices.Sort(scopes)
-	return slices.Compact(scopes)
 }

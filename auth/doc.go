@@ -2,7 +2,11 @@
 // decides, per request and per GraphQL field, who may read what.
 //
 // A request carries at most one token, as "Authorization: Bearer <JWT>".
-// Validator.Validate accepts a token only if all of these hold:
+// Validator.Authenticate (authenticate.go) is the one way in for it, over
+// every transport: the HTTP Middleware passes the Authorization header,
+// package graph the authorization entry of a WebSocket connection_init. It
+// caps and parses the credentials, then Validator.Validate (validator.go)
+// accepts the token only if all of these hold:
 //
 //   - it is a compact JWS whose protected header names an allowed asymmetric
 //     algorithm (RS256 unless configured), carries no "crit" or "b64"
@@ -18,14 +22,15 @@
 //   - "scope", when present, is a space-separated string and "permissions"
 //     (Auth0 RBAC) an array of strings.
 //
-// Claims are built only from the verified payload. Middleware puts them in
-// the request context, where FromContext finds them; Require, the
-// @auth/@hasScope directives (Directives) and the REST routes all decide
-// from there. A scope matches a whole element of "scope" or "permissions",
-// never a substring.
+// Claims are built only from the verified payload. The transports put them
+// in the context, where FromContext finds them; Require and the
+// @public/@auth/@hasScope directives, together in directive.go, decide from
+// there, for GraphQL fields and REST routes alike. A scope matches a whole
+// element of "scope" or "permissions", never a substring. CheckSchema
+// (schema.go) refuses a schema with an unguarded root field.
 //
-// Every failure is an *Error with a Reason; Describe maps each Reason to its
-// HTTP status, WWW-Authenticate challenge, GraphQL error code and
-// client-safe text, in one table. A library's error text is kept for logs
+// Every failure is an *Error with a Reason; Describe (errors.go) maps each
+// Reason to its HTTP status, WWW-Authenticate challenge, GraphQL error code
+// and client-safe text, in one table. A library's error text is kept for logs
 // and never shown to clients.
 package auth

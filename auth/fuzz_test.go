@@ -38,10 +38,10 @@ func FuzzParseAuthorization(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, header string, maxBytes int) {
 		maxBytes %= 1 << 14 // negative and zero mean the default
-		tok, err := ParseAuthorization(header, maxBytes)
+		tok, err := bearerToken(header, maxBytes)
 		limit := maxBytes
 		if limit <= 0 {
-			limit = DefaultMaxHeaderBytes
+			limit = DefaultMaxCredentialsBytes
 		}
 		if err != nil {
 			var e *Error

@@ -21,18 +21,24 @@ import (
 // validator tolerates on exp, nbf and iat, and the default.
 const MaxClockSkew = 60 * time.Second
 
-// DefaultMaxTokenBytes caps a token before it is parsed.
-const DefaultMaxTokenBytes = DefaultMaxHeaderBytes
+// DefaultCacheSize is how many validated tokens the server remembers
+// unless TOKEN_CACHE_SIZE says otherwise. A zero Config.CacheSize disables
+// the cache.
+const DefaultCacheSize = 10000
 
 // Config configures a Validator. Zero values mean the documented defaults.
 type Config struct {
-	Issuer        string                   // required; matched exactly
-	Audience      string                   // required; "aud" must contain it
-	Algorithms    []jwa.SignatureAlgorithm // allowed token algorithms; nil means RS256
-	ClockSkew     time.Duration            // 0 means MaxClockSkew; larger values are refused
-	MaxTokenBytes int                      // 0 means DefaultMaxTokenBytes
+	Issuer     string                   // required; matched exactly
+	Audience   string                   // required; "aud" must contain it
+	Algorithms []jwa.SignatureAlgorithm // allowed token algorithms; nil means jwks.DefaultAlgorithm
+	ClockSkew  time.Duration            // 0 means MaxClockSkew; larger values are refused
+	// MaxCredentialsBytes caps the credentials Authenticate reads (the
+	// Authorization value, "Bearer <token>"), and so the token Validate
+	// reads, before any parsing; 0 means DefaultMaxCredentialsBytes.
+	MaxCredentialsBytes int
 	// CacheSize is how many validated tokens are remembered so that a token
-	// sent again is not verified again (see tokenCache); 0 disables.
+	// sent again is not verified again (see tokenCache); 0 disables, and
+	// the server's default is DefaultCacheSize.
 	CacheSize int
 	Now       func() time.Time // nil means time.Now
 }
@@ -44,12 +50,14 @@ type Validator struct {
 	cache *tokenCache // nil when disabled
 }
 
-// AllowedAlgorithms are the algorithms Config.Algorithms may list: the
-// asymmetric ones. HMAC is never allowed, because a verifier's "secret" would
-// be the issuer's public key, which anyone can fetch.
-var AllowedAlgorithms = []jwa.SignatureAlgorithm{
-	jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512,
-	jwa.ES256, jwa.ES384, jwa.ES512, jwa.EdDSA,
+// AllowedAlgorithms returns the algorithms Config.Algorithms may list: the
+// asymmetric ones. HMAC is never allowed, because a verifier's "secret"
+// would be the issuer's public key, which anyone can fetch; nor is "none".
+func AllowedAlgorithms() []jwa.SignatureAlgorithm {
+	return []jwa.SignatureAlgorithm{
+		jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512,
+		jwa.ES256, jwa.ES384, jwa.ES512, jwa.EdDSA,
+	}
 }
 
 // NewValidator returns a Validator that takes keys from keys.
@@ -65,10 +73,11 @@ func NewValidator(cfg Config, keys *jwks.Cache) (*Validator, error) {
 		errs = append(errs, errors.New("auth: a key cache is required"))
 	}
 	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = []jwa.SignatureAlgorithm{jwa.RS256}
+		cfg.Algorithms = []jwa.SignatureAlgorithm{jwks.DefaultAlgorithm}
 	}
+	allowed := AllowedAlgorithms()
 	for _, a := range cfg.Algorithms {
-		if !slices.Contains(AllowedAlgorithms, a) {
+		if !slices.Contains(allowed, a) {
 			errs = append(errs, fmt.Errorf("auth: algorithm %q is not allowed", a))
 		}
 	}
@@ -78,8 +87,8 @@ func NewValidator(cfg Config, keys *jwks.Cache) (*Validator, error) {
 	if cfg.ClockSkew < 0 || cfg.ClockSkew > MaxClockSkew {
 		errs = append(errs, fmt.Errorf("auth: clock skew %s is outside [0, %s]", cfg.ClockSkew, MaxClockSkew))
 	}
-	if cfg.MaxTokenBytes <= 0 {
-		cfg.MaxTokenBytes = DefaultMaxTokenBytes
+	if cfg.MaxCredentialsBytes <= 0 {
+		cfg.MaxCredentialsBytes = DefaultMaxCredentialsBytes
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -93,14 +102,15 @@ func NewValidator(cfg Config, keys *jwks.Cache) (*Validator, error) {
 // Ready reports whether the validator has keys to verify tokens with.
 func (v *Validator) Ready() bool { return v.keys.Ready() }
 
-// Validate verifies raw and returns its claims, or an *Error whose Reason is
-// ReasonUnavailable, ReasonTokenExpired, ReasonInvalidClaims or
-// ReasonInvalidToken.
+// Validate verifies raw, a compact JWS, and returns its claims, or an *Error
+// whose Reason is ReasonUnavailable, ReasonTokenExpired, ReasonInvalidClaims
+// or ReasonInvalidToken. Transports call Authenticate, which reads the
+// token out of the credentials they carry and then calls Validate.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	if !v.keys.Ready() {
 		return nil, v.unavailable(jwks.ErrNotReady)
 	}
-	if err := checkCompact(raw, v.cfg.MaxTokenBytes); err != nil {
+	if err := checkCompact(raw, v.cfg.MaxCredentialsBytes); err != nil {
 		return nil, &Error{Reason: ReasonInvalidToken, Err: err}
 	}
 	now := v.cfg.Now()
@@ -129,68 +139,6 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 
 func (v *Validator) unavailable(err error) *Error {
 	return &Error{Reason: ReasonUnavailable, Err: err, RetryAfter: v.keys.RetryAfter()}
-}
-
-// checkCompact accepts only the compact serialization, three base64url
-// parts with a non-empty signature, before any JSON is parsed. It keeps the
-// JSON serialization (several signatures, unprotected headers) and stripped
-// signatures out early and cheaply.
-func checkCompact(raw string, maxBytes int) error {
-	if len(raw) > maxBytes {
-		return fmt.Errorf("token of %d bytes exceeds %d", len(raw), maxBytes)
-	}
-	if strings.Count(raw, ".") != 2 {
-		return errors.New("not a compact JWS")
-	}
-	for i, part := range strings.SplitN(raw, ".", 3) {
-		if part == "" {
-			return fmt.Errorf("empty part %d", i)
-		}
-		for _, c := range []byte(part) {
-			if base64URLValue(c) < 0 {
-				return fmt.Errorf("part %d is not base64url", i)
-			}
-		}
-		// jwx decodes leniently and verifies the re-encoded bytes, so a last
-		// character with non-zero unused bits would verify like the
-		// canonical one: one token, several spellings (which defeats deny
-		// lists and the token cache). Accept only the canonical spelling:
-		// a length of 1 mod 4 is never valid, and with 2 or 3 the last
-		// character's low 4 or 2 bits are unused and must be zero. Checking
-		// the bits, rather than decoding, keeps this free of allocations on
-		// every request.
-		last := base64URLValue(part[len(part)-1])
-		switch len(part) % 4 {
-		case 1:
-			return fmt.Errorf("part %d has an impossible base64url length", i)
-		case 2:
-			if last&0x0f != 0 {
-				return fmt.Errorf("part %d is not canonical base64url", i)
-			}
-		case 3:
-			if last&0x03 != 0 {
-				return fmt.Errorf("part %d is not canonical base64url", i)
-			}
-		}
-	}
-	return nil
-}
-
-// base64URLValue is the 6-bit value of a base64url character, or -1.
-func base64URLValue(c byte) int {
-	switch {
-	case c >= 'A' && c <= 'Z':
-		return int(c - 'A')
-	case c >= 'a' && c <= 'z':
-		return int(c-'a') + 26
-	case c >= '0' && c <= '9':
-		return int(c-'0') + 52
-	case c == '-':
-		return 62
-	case c == '_':
-		return 63
-	}
-	return -1
 }
 
 // fetchKey is the jws.KeyProvider: it checks the protected header and hands

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -100,26 +98,18 @@ func wantReason(t *testing.T, err error, reason auth.Reason) {
 	}
 }
 
+// TestValidate: the validator rule by rule, at testNow, then the attack
+// catalogue (authtest.Attacks), which attack_test.go also runs against the
+// whole server.
 func TestValidate(t *testing.T) {
 	is := authtest.NewServer(t)
 	v := newValidator(t, is)
 	key := is.SigningKey()
-	kid := key.KeyID()
 	base := is.Claims(testNow)
 	good := authtest.Forge(t, key, base, nil)
-	attacker := authtest.Key(t, jwa.RS256)
-	attackerEC := authtest.Key(t, jwa.ES256)
 	at := func(d time.Duration) int64 { return testNow.Add(d).Unix() }
-
-	// jku and x5u must never be fetched: this server counts attempts.
-	var fetched sync.Map
-	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fetched.Store(r.URL.Path, true)
-		set := jwk.NewSet()
-		_ = set.AddKey(authtest.Public(t, attacker))
-		_ = json.NewEncoder(w).Encode(set)
-	}))
-	t.Cleanup(trap.Close)
+	claims := func(kv ...any) string { return authtest.Forge(t, key, authtest.WithClaims(base, kv...), nil) }
+	trap := authtest.NewTrap(t, authtest.Key(t, jwa.RS256))
 
 	parts := strings.Split(good, ".")
 	hdr, payload, sig := parts[0], parts[1], parts[2]
@@ -132,61 +122,30 @@ func TestValidate(t *testing.T) {
 	rows := []row{
 		// The baseline and what must stay valid.
 		{"valid", good, ""},
-		{"aud array containing the audience", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []string{"https://other.example", is.Audience}), nil), ""},
-		{"exp as a float", authtest.Forge(t, key, authtest.WithClaims(base, "exp", float64(at(time.Hour))+0.5), nil), ""},
-		{"exp 59s ago (skew)", authtest.Forge(t, key, authtest.WithClaims(base, "exp", at(-59*time.Second)), nil), ""},
-		{"nbf 59s ahead (skew)", authtest.Forge(t, key, authtest.WithClaims(base, "nbf", at(59*time.Second)), nil), ""},
-		{"iat 59s ahead (skew)", authtest.Forge(t, key, authtest.WithClaims(base, "iat", at(59*time.Second)), nil), ""},
-		{"no iat", authtest.Forge(t, key, authtest.WithClaims(base, "iat", nil), nil), ""},
-		{"no sub", authtest.Forge(t, key, authtest.WithClaims(base, "sub", nil), nil), ""},
-		{"typ at+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "at+jwt"}), ""},
-		{"typ application/at+jwt", authtest.Forge(t, key, base, map[string]any{"typ": "application/at+jwt"}), ""},
-		{"typ jwt in lower case", authtest.Forge(t, key, base, map[string]any{"typ": "jwt"}), ""},
-		{"no typ", authtest.Forge(t, key, base, map[string]any{"typ": nil}), ""},
-		{"empty scope and permissions", authtest.Forge(t, key, authtest.WithClaims(base, "scope", "", "permissions", []string{}), nil), ""},
-		{"deeply nested private claim", authtest.Forge(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(at(time.Hour))+`,"x":`+strings.Repeat("[", 1500)+strings.Repeat("]", 1500)+`}`, nil), ""},
+		{"aud array containing the audience", claims("aud", []string{"https://other.example", is.Audience}), ""},
+		{"exp 59s ago (skew)", claims("exp", at(-59*time.Second)), ""},
+		{"nbf 59s ahead (skew)", claims("nbf", at(59*time.Second)), ""},
+		{"iat 59s ahead (skew)", claims("iat", at(59*time.Second)), ""},
+		{"no iat", claims("iat", nil), ""},
+		{"no sub", claims("sub", nil), ""},
+		{"empty scope and permissions", claims("scope", "", "permissions", []string{}), ""},
 
 		// exp, nbf, iat.
-		{"expired 61s ago", authtest.Forge(t, key, authtest.WithClaims(base, "exp", at(-61*time.Second)), nil), auth.ReasonTokenExpired},
-		{"expired a year ago", authtest.Forge(t, key, authtest.WithClaims(base, "exp", at(-365*24*time.Hour)), nil), auth.ReasonTokenExpired},
-		{"no exp", authtest.Forge(t, key, authtest.WithClaims(base, "exp", nil), nil), auth.ReasonInvalidClaims},
-		{"nbf 61s ahead", authtest.Forge(t, key, authtest.WithClaims(base, "nbf", at(61*time.Second)), nil), auth.ReasonInvalidClaims},
-		{"iat 61s ahead", authtest.Forge(t, key, authtest.WithClaims(base, "iat", at(61*time.Second)), nil), auth.ReasonInvalidClaims},
+		{"expired 61s ago", claims("exp", at(-61*time.Second)), auth.ReasonTokenExpired},
+		{"expired a year ago", claims("exp", at(-365*24*time.Hour)), auth.ReasonTokenExpired},
+		{"no exp", claims("exp", nil), auth.ReasonInvalidClaims},
+		{"nbf 61s ahead", claims("nbf", at(61*time.Second)), auth.ReasonInvalidClaims},
+		{"iat 61s ahead", claims("iat", at(61*time.Second)), auth.ReasonInvalidClaims},
 
 		// iss and aud.
-		{"wrong iss", authtest.Forge(t, key, authtest.WithClaims(base, "iss", "https://evil.example/"), nil), auth.ReasonInvalidClaims},
-		{"iss without its trailing slash", authtest.Forge(t, key, authtest.WithClaims(base, "iss", strings.TrimSuffix(is.URL, "/")), nil), auth.ReasonInvalidClaims},
-		{"iss in upper case", authtest.Forge(t, key, authtest.WithClaims(base, "iss", strings.ToUpper(is.URL)), nil), auth.ReasonInvalidClaims},
-		{"no iss", authtest.Forge(t, key, authtest.WithClaims(base, "iss", nil), nil), auth.ReasonInvalidClaims},
-		{"wrong aud", authtest.Forge(t, key, authtest.WithClaims(base, "aud", "https://other.example"), nil), auth.ReasonInvalidClaims},
-		{"aud with a suffix", authtest.Forge(t, key, authtest.WithClaims(base, "aud", is.Audience+"x"), nil), auth.ReasonInvalidClaims},
-		{"no aud", authtest.Forge(t, key, authtest.WithClaims(base, "aud", nil), nil), auth.ReasonInvalidClaims},
-		{"empty aud array", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []string{}), nil), auth.ReasonInvalidClaims},
-
-		// Claim types jwx would coerce.
-		{"exp as a string", authtest.Forge(t, key, authtest.WithClaims(base, "exp", "9999999999"), nil), auth.ReasonInvalidClaims},
-		{"exp as an object", authtest.Forge(t, key, authtest.WithClaims(base, "exp", map[string]any{"$date": 9999999999}), nil), auth.ReasonInvalidClaims},
-		{"exp as a bool", authtest.Forge(t, key, authtest.WithClaims(base, "exp", true), nil), auth.ReasonInvalidClaims},
-		{"exp as an array", authtest.Forge(t, key, authtest.WithClaims(base, "exp", []int64{9999999999}), nil), auth.ReasonInvalidClaims},
-		{"exp null", authtest.Forge(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":null}`, nil), auth.ReasonInvalidClaims},
-		{"nbf as a string", authtest.Forge(t, key, authtest.WithClaims(base, "nbf", "0"), nil), auth.ReasonInvalidClaims},
-		{"iat as a string", authtest.Forge(t, key, authtest.WithClaims(base, "iat", "0"), nil), auth.ReasonInvalidClaims},
-		{"aud as a number", authtest.Forge(t, key, authtest.WithClaims(base, "aud", 42), nil), auth.ReasonInvalidClaims},
-		{"aud as an object", authtest.Forge(t, key, authtest.WithClaims(base, "aud", map[string]any{"aud": is.Audience}), nil), auth.ReasonInvalidClaims},
-		{"aud array with a number", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []any{is.Audience, 1}), nil), auth.ReasonInvalidClaims},
-		{"aud array with null", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []any{is.Audience, nil}), nil), auth.ReasonInvalidClaims},
-		{"aud array nested", authtest.Forge(t, key, authtest.WithClaims(base, "aud", []any{[]string{is.Audience}}), nil), auth.ReasonInvalidClaims},
-		{"iss as an array", authtest.Forge(t, key, authtest.WithClaims(base, "iss", []string{is.URL}), nil), auth.ReasonInvalidClaims},
-		{"sub as a number", authtest.Forge(t, key, authtest.WithClaims(base, "sub", 12345), nil), auth.ReasonInvalidClaims},
-		{"scope as an array", authtest.Forge(t, key, authtest.WithClaims(base, "scope", []string{"read:messages"}), nil), auth.ReasonInvalidClaims},
-		{"scope as a number", authtest.Forge(t, key, authtest.WithClaims(base, "scope", 1), nil), auth.ReasonInvalidClaims},
-		{"permissions as a string", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", "read:messages"), nil), auth.ReasonInvalidClaims},
-		{"permissions with a number", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", []any{"read:messages", 1}), nil), auth.ReasonInvalidClaims},
-		{"permissions with null", authtest.Forge(t, key, authtest.WithClaims(base, "permissions", []any{"read:messages", nil}), nil), auth.ReasonInvalidClaims},
-		{"permissions null", authtest.Forge(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(at(time.Hour))+`,"permissions":null}`, nil), auth.ReasonInvalidClaims},
-		// Claim names are case-sensitive: "EXP" is some other claim and
-		// must not hide the string "exp" from the type check.
-		{"exp string hidden behind EXP", authtest.Forge(t, key, `{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":"9999999999","EXP":1}`, nil), auth.ReasonInvalidClaims},
+		{"wrong iss", claims("iss", "https://evil.example/"), auth.ReasonInvalidClaims},
+		{"iss without its trailing slash", claims("iss", strings.TrimSuffix(is.URL, "/")), auth.ReasonInvalidClaims},
+		{"iss in upper case", claims("iss", strings.ToUpper(is.URL)), auth.ReasonInvalidClaims},
+		{"no iss", claims("iss", nil), auth.ReasonInvalidClaims},
+		{"wrong aud", claims("aud", "https://other.example"), auth.ReasonInvalidClaims},
+		{"aud with a suffix", claims("aud", is.Audience+"x"), auth.ReasonInvalidClaims},
+		{"no aud", claims("aud", nil), auth.ReasonInvalidClaims},
+		{"empty aud array", claims("aud", []string{}), auth.ReasonInvalidClaims},
 
 		// Payloads that are not a claims object.
 		{"payload is an array", authtest.Forge(t, key, `[]`, nil), auth.ReasonInvalidToken},
@@ -194,80 +153,20 @@ func TestValidate(t *testing.T) {
 		{"payload is not JSON", authtest.Forge(t, key, `exp=9999999999`, nil), auth.ReasonInvalidToken},
 		{"payload is null", authtest.Forge(t, key, `null`, nil), auth.ReasonInvalidClaims},
 
-		// Signature and key.
-		{"signed by another key under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid}), auth.ReasonInvalidToken},
-		{"unknown kid", authtest.Forge(t, attacker, base, nil), auth.ReasonInvalidToken},
-		{"empty kid", authtest.SignHeader(t, key, map[string]any{"alg": "RS256", "typ": "JWT", "kid": ""}, payload), auth.ReasonInvalidToken},
-		{"no kid", authtest.SignHeader(t, key, map[string]any{"alg": "RS256", "typ": "JWT"}, payload), auth.ReasonInvalidToken},
-		{"control: hand-signed with the real kid", authtest.SignHeader(t, key, map[string]any{"alg": "RS256", "typ": "JWT", "kid": kid}, payload), ""},
-		{"kid path traversal", authtest.Forge(t, attacker, base, map[string]any{"kid": "../../../../etc/passwd"}), auth.ReasonInvalidToken},
-		{"kid SQL injection", authtest.Forge(t, attacker, base, map[string]any{"kid": "' OR 1=1 --"}), auth.ReasonInvalidToken},
-		{"kid of 3000 bytes", authtest.Forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 3000)}), auth.ReasonInvalidToken},
-		{"tampered payload", hdr + "." + b64.EncodeToString([]byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":9999999999,"scope":"admin"}`)) + "." + sig, auth.ReasonInvalidToken},
-		{"tampered header", b64.EncodeToString([]byte(`{"alg":"RS256","kid":"`+kid+`","typ":"JWT","x":1}`)) + "." + payload + "." + sig, auth.ReasonInvalidToken},
-		{"signature of another token", hdr + "." + payload + "." + strings.Split(authtest.Forge(t, key, authtest.WithClaims(base, "sub", "other"), nil), ".")[2], auth.ReasonInvalidToken},
-		{"attacker key embedded as jwk", authtest.Forge(t, attacker, base, map[string]any{"jwk": authtest.Public(t, attacker)}), auth.ReasonInvalidToken},
-		{"attacker key embedded as jwk under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid, "jwk": authtest.Public(t, attacker)}), auth.ReasonInvalidToken},
-		{"jku pointing at the attacker", authtest.Forge(t, attacker, base, map[string]any{"jku": trap.URL + "/jku"}), auth.ReasonInvalidToken},
-		{"x5u pointing at the attacker", authtest.Forge(t, attacker, base, map[string]any{"x5u": trap.URL + "/x5u"}), auth.ReasonInvalidToken},
-		{"x5c with the attacker's certificate", authtest.Forge(t, attacker, base, map[string]any{"x5c": authtest.SelfSignedChain(t, attacker, testNow)}), auth.ReasonInvalidToken},
-		{"x5c under the real kid", authtest.Forge(t, attacker, base, map[string]any{"kid": kid, "x5c": authtest.SelfSignedChain(t, attacker, testNow)}), auth.ReasonInvalidToken},
-		{"ES256 by the attacker under the RSA kid", authtest.Forge(t, attackerEC, base, map[string]any{"kid": kid}), auth.ReasonInvalidToken},
-
-		// Header extensions and typ.
-		{"crit with an unknown name", authtest.Forge(t, key, base, map[string]any{"crit": []string{"exp"}, "exp": 1}), auth.ReasonInvalidToken},
-		{"crit b64 false", authtest.SignHeader(t, key, map[string]any{"alg": "RS256", "kid": kid, "b64": false, "crit": []string{"b64"}}, payload), auth.ReasonInvalidToken},
-		{"b64 false without crit", authtest.SignHeader(t, key, map[string]any{"alg": "RS256", "kid": kid, "b64": false}, payload), auth.ReasonInvalidToken},
-		{"typ JWE", authtest.Forge(t, key, base, map[string]any{"typ": "JWE"}), auth.ReasonInvalidToken},
-		{"typ jose+json", authtest.Forge(t, key, base, map[string]any{"typ": "jose+json"}), auth.ReasonInvalidToken},
-		{"typ JOSE", authtest.Forge(t, key, base, map[string]any{"typ": "JOSE"}), auth.ReasonInvalidToken},
-		{"typ id_token", authtest.Forge(t, key, base, map[string]any{"typ": "id_token+jwt"}), auth.ReasonInvalidToken},
-		{"typ at+jwt with a parameter", authtest.Forge(t, key, base, map[string]any{"typ": "at+jwt; x=1"}), auth.ReasonInvalidToken},
-
-		// Shape, before any JSON is read.
+		// Shape, before any JSON is read (what an Authorization header
+		// could not carry, or would carry as a malformed header).
 		{"empty", "", auth.ReasonInvalidToken},
 		{"not a JWT", "not-a-jwt", auth.ReasonInvalidToken},
-		{"two parts", hdr + "." + payload, auth.ReasonInvalidToken},
-		{"signature stripped", hdr + "." + payload + ".", auth.ReasonInvalidToken},
-		{"four parts", good + ".x", auth.ReasonInvalidToken},
-		{"five parts (JWE shape)", good + ".x.y", auth.ReasonInvalidToken},
 		{"empty header", "." + payload + "." + sig, auth.ReasonInvalidToken},
 		{"empty payload", hdr + ".." + sig, auth.ReasonInvalidToken},
-		{"padding", hdr + "." + payload + "." + sig + "==", auth.ReasonInvalidToken},
-		{"standard base64 alphabet", hdr + "." + payload + "." + strings.NewReplacer("-", "+", "_", "/").Replace(sig) + "+/", auth.ReasonInvalidToken},
 		{"space inside", hdr + "." + payload + ". " + sig, auth.ReasonInvalidToken},
 		{"newline inside", hdr + "." + payload + ".\n" + sig, auth.ReasonInvalidToken},
 		{"NUL inside", hdr + "\x00." + payload + "." + sig, auth.ReasonInvalidToken},
-		{"unicode inside", hdr + "." + payload + ".é" + sig, auth.ReasonInvalidToken},
-		{"JSON serialization", jsonSerialization(t, good), auth.ReasonInvalidToken},
-		{"flattened JSON serialization", `{"protected":"` + hdr + `","payload":"` + payload + `","signature":"` + sig + `"}`, auth.ReasonInvalidToken},
-		{"over MaxTokenBytes", authtest.Forge(t, key, authtest.WithClaims(base, "pad", strings.Repeat("p", auth.DefaultMaxTokenBytes)), nil), auth.ReasonInvalidToken},
+		{"JSON serialization by jws", jsonSerialization(t, good), auth.ReasonInvalidToken},
+		{"over MaxCredentialsBytes", claims("pad", strings.Repeat("p", auth.DefaultMaxCredentialsBytes)), auth.ReasonInvalidToken},
 	}
-
-	// alg none, every spelling, with and without a signature.
-	for _, alg := range []string{"none", "None", "NONE", "nOnE"} {
-		h := `{"alg":"` + alg + `","kid":"` + kid + `","typ":"JWT"}`
-		p, _ := json.Marshal(base)
-		rows = append(rows,
-			row{"alg " + alg + " without signature", authtest.Assemble(h, string(p), nil), auth.ReasonInvalidToken},
-			row{"alg " + alg + " with a signature", authtest.Assemble(h, string(p), []byte("signature")), auth.ReasonInvalidToken},
-			row{"alg " + alg + " with the real signature", b64.EncodeToString([]byte(h)) + "." + payload + "." + sig, auth.ReasonInvalidToken},
-		)
-	}
-	// HMAC keyed with the public key, every form of it.
-	for form, secret := range authtest.PublicKeyForms(t, key) {
-		for _, alg := range []jwa.SignatureAlgorithm{jwa.HS256, jwa.HS384, jwa.HS512} {
-			rows = append(rows, row{fmt.Sprintf("%s keyed with the public key as %s", alg, form), authtest.HMACToken(t, alg, secret, kid, base), auth.ReasonInvalidToken})
-		}
-	}
-	// A real token whose last character in any part carries non-zero
-	// padding bits decodes to the same bytes; it must not validate.
-	for i, part := range parts {
-		if alt, ok := authtest.Respell(part); ok {
-			q := append([]string(nil), parts...)
-			q[i] = alt
-			rows = append(rows, row{fmt.Sprintf("non-canonical base64 in part %d", i), strings.Join(q, "."), auth.ReasonInvalidToken})
-		}
+	for _, a := range is.Attacks(t, testNow, trap) {
+		rows = append(rows, row{"attack: " + a.Name, a.Token, auth.Reason(a.Reason)})
 	}
 
 	for _, tt := range rows {
@@ -286,10 +185,9 @@ func TestValidate(t *testing.T) {
 		})
 	}
 
-	fetched.Range(func(path, _ any) bool {
-		t.Errorf("the validator fetched the attacker's %s", path)
-		return true
-	})
+	if n := trap.Requests(); n != 0 {
+		t.Errorf("the validator made %d requests to the attacker's host (jku/x5u followed); want 0", n)
+	}
 }
 
 func jsonSerialization(t testing.TB, compact string) string {
@@ -377,6 +275,9 @@ var cmpClaims = cmp.Options{
 
 // TestAlgorithmConfusion: with several algorithms allowed, a token's alg
 // must fit the key its kid names, and the key's own "alg" when it has one.
+// The RSA and EC issuers get authtest's catalogue (attack_test.go runs it
+// against the whole server too); a key published without "alg" is this
+// test's own case.
 func TestAlgorithmConfusion(t *testing.T) {
 	multi := []jwa.SignatureAlgorithm{jwa.RS256, jwa.PS256, jwa.ES256, jwa.EdDSA}
 	rsaIs := authtest.NewServer(t)
@@ -390,13 +291,11 @@ func TestAlgorithmConfusion(t *testing.T) {
 	}
 	bareIs.SetBody(bare)
 
-	rsaV := newValidator(t, rsaIs, multi...)
-	ecV := newValidator(t, ecIs, multi...)
 	bareV := newValidator(t, bareIs, multi...)
 	bareRS256 := newValidator(t, bareIs) // the default: RS256 only
 
-	attRSA, attEC, attEd := authtest.Key(t, jwa.RS256), authtest.Key(t, jwa.ES256), authtest.Key(t, jwa.EdDSA)
-	rsaKid, ecKid, bareKid := rsaIs.SigningKey().KeyID(), ecIs.SigningKey().KeyID(), bareIs.SigningKey().KeyID()
+	attEC, attEd := authtest.Key(t, jwa.ES256), authtest.Key(t, jwa.EdDSA)
+	bareKid := bareIs.SigningKey().KeyID()
 
 	type row struct {
 		name  string
@@ -405,15 +304,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 		ok    bool
 	}
 	rows := []row{
-		{"control: RS256 from the RSA issuer", rsaV, authtest.Forge(t, rsaIs.SigningKey(), rsaIs.Claims(testNow), nil), true},
-		{"control: ES256 from the EC issuer", ecV, authtest.Forge(t, ecIs.SigningKey(), ecIs.Claims(testNow), nil), true},
 		{"control: RS256 under a key without alg", bareV, authtest.Forge(t, bareIs.SigningKey(), bareIs.Claims(testNow), nil), true},
-		// PS256 with the issuer's own key verifies, but the JWKS pins that
-		// key to RS256.
-		{"PS256 signed by the issuer's RS256 key", rsaV, authtest.Forge(t, rsaIs.SigningKey(), rsaIs.Claims(testNow), map[string]any{"alg": "PS256"}), false},
-		{"PS256 by the attacker under the RSA kid", rsaV, authtest.Forge(t, attRSA, rsaIs.Claims(testNow), map[string]any{"alg": "PS256", "kid": rsaKid}), false},
-		{"ES256 by the attacker under the RSA kid", rsaV, authtest.Forge(t, attEC, rsaIs.Claims(testNow), map[string]any{"kid": rsaKid}), false},
-		{"EdDSA by the attacker under the RSA kid", rsaV, authtest.Forge(t, attEd, rsaIs.Claims(testNow), map[string]any{"kid": rsaKid}), false},
 		// The key says nothing about its algorithm, so only the configured
 		// list stands between the issuer's own key and an algorithm the
 		// operator did not allow.
@@ -423,29 +314,12 @@ func TestAlgorithmConfusion(t *testing.T) {
 		{"control: PS256 by the issuer's key without alg, PS256 allowed", bareV, authtest.Forge(t, bareIs.SigningKey(), bareIs.Claims(testNow), map[string]any{"alg": "PS256"}), true},
 		{"ES256 by the attacker under an RSA kid without alg", bareV, authtest.Forge(t, attEC, bareIs.Claims(testNow), map[string]any{"kid": bareKid}), false},
 		{"EdDSA by the attacker under an RSA kid without alg", bareV, authtest.Forge(t, attEd, bareIs.Claims(testNow), map[string]any{"kid": bareKid}), false},
-		{"RS256 by the attacker under the EC kid", ecV, authtest.Forge(t, attRSA, ecIs.Claims(testNow), map[string]any{"kid": ecKid}), false},
-		{"ES256 by the attacker under the EC kid", ecV, authtest.Forge(t, attEC, ecIs.Claims(testNow), map[string]any{"kid": ecKid}), false},
-		{"ES384 (not allowed) under the EC kid", ecV, authtest.Forge(t, authtest.Key(t, jwa.ES384), ecIs.Claims(testNow), map[string]any{"kid": ecKid}), false},
 	}
-	// CVE-2022-21449, "psychic signatures": r = s = 0 must never verify.
-	ecPayload, _ := json.Marshal(ecIs.Claims(testNow))
-	ecHeader := `{"alg":"ES256","kid":"` + ecKid + `","typ":"JWT"}`
-	order := elliptic256Order()
-	for name, sig := range map[string][]byte{
-		"r=s=0":              make([]byte, 64),
-		"r=s=0 DER":          {0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00},
-		"r=s=n":              append(pad32(order), pad32(order)...),
-		"r=0, s=1":           append(make([]byte, 32), pad32(big.NewInt(1))...),
-		"one byte":           {0},
-		"r=s=0, 65 bytes":    make([]byte, 65),
-		"r=s=0, 128 bytes":   make([]byte, 128),
-		"all ones":           []byte(strings.Repeat("\xff", 64)),
-		"r=s=0 as RS256 sig": make([]byte, 256),
-	} {
-		rows = append(rows, row{"psychic signature " + name, ecV, authtest.Assemble(ecHeader, string(ecPayload), sig), false})
-	}
-	for form, secret := range authtest.PublicKeyForms(t, ecIs.SigningKey()) {
-		rows = append(rows, row{"HS256 keyed with the EC public key as " + form, ecV, authtest.HMACToken(t, jwa.HS256, secret, ecKid, ecIs.Claims(testNow)), false})
+	for name, is := range map[string]*authtest.Issuer{"RSA issuer": rsaIs, "EC issuer": ecIs} {
+		v := newValidator(t, is, multi...)
+		for _, a := range is.ConfusionAttacks(t, testNow) {
+			rows = append(rows, row{name + ": " + a.Name, v, a.Token, a.Reason == ""})
+		}
 	}
 
 	for _, tt := range rows {
@@ -473,16 +347,6 @@ func withoutAlg(t testing.TB, key jwk.Key) json.RawMessage {
 	delete(m, "alg")
 	b, _ = json.Marshal(m)
 	return b
-}
-
-func elliptic256Order() *big.Int {
-	n, _ := new(big.Int).SetString("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16)
-	return n
-}
-
-func pad32(n *big.Int) []byte {
-	b := make([]byte, 32)
-	return n.FillBytes(b)
 }
 
 // TestKeylessTokensCostNoFetch: a token without a usable kid is refused
@@ -651,99 +515,5 @@ func TestHasScope(t *testing.T) {
 	}
 	if (&auth.Claims{Scopes: []string{""}}).HasScope("") {
 		t.Error(`HasScope("") = true`)
-	}
-}
-
-func TestParseAuthorization(t *testing.T) {
-	tok := "aaa.bbb.ccc"
-	long := "Bearer " + strings.Repeat("x", auth.DefaultMaxHeaderBytes-len("Bearer "))
-	for _, tt := range []struct {
-		name, header string
-		max          int
-		want         string
-		wantErr      bool
-	}{
-		{"empty: anonymous", "", 0, "", false},
-		{"blank: anonymous", "  \t ", 0, "", false},
-		{"Bearer", "Bearer " + tok, 0, tok, false},
-		{"lower-case scheme", "bearer " + tok, 0, tok, false},
-		{"upper-case scheme", "BEARER " + tok, 0, tok, false},
-		{"extra spaces", "  Bearer   " + tok + "  ", 0, tok, false},
-		{"tab", "Bearer\t" + tok, 0, tok, false},
-		{"exactly at the cap", long, 0, strings.TrimPrefix(long, "Bearer "), false},
-		{"one byte over the cap", long + "x", 0, "", true},
-		{"custom cap", "Bearer " + tok, 10, "", true},
-		{"scheme only", "Bearer", 0, "", true},
-		{"scheme and spaces", "Bearer   ", 0, "", true},
-		{"two tokens", "Bearer a b", 0, "", true},
-		{"Basic", "Basic dXNlcjpwYXNz", 0, "", true},
-		{"token without scheme", tok, 0, "", true},
-		{"scheme glued to the token", "Bearer" + tok, 0, "", true},
-		{"scheme with a colon", "Bearer: " + tok, 0, "", true},
-		{"comma-joined headers", "Bearer a, Bearer b", 0, "", true},
-		{"Token scheme", "Token " + tok, 0, "", true},
-		{"DPoP scheme", "DPoP " + tok, 0, "", true},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := auth.ParseAuthorization(tt.header, tt.max)
-			if got != tt.want {
-				t.Errorf("token = %q; want %q", got, tt.want)
-			}
-			if !tt.wantErr {
-				if err != nil {
-					t.Errorf("err = %v; want nil", err)
-				}
-				return
-			}
-			var e *auth.Error
-			if !errors.As(err, &e) || e.Reason != auth.ReasonInvalidHeader {
-				t.Fatalf("err = %v; want reason %s", err, auth.ReasonInvalidHeader)
-			}
-			if errors.Is(err, auth.ErrInvalidToken) {
-				t.Errorf("a malformed header reads as an invalid token")
-			}
-			if auth.Describe(err).Status != http.StatusUnauthorized {
-				t.Errorf("status = %d; want 401", auth.Describe(err).Status)
-			}
-		})
-	}
-
-	t.Run("over the cap names the limit", func(t *testing.T) {
-		_, err := auth.ParseAuthorization(long+"x", 0)
-		if d := auth.Describe(err).Description; !strings.Contains(d, fmt.Sprint(auth.DefaultMaxHeaderBytes)) {
-			t.Errorf("description %q does not name the limit %d", d, auth.DefaultMaxHeaderBytes)
-		}
-	})
-}
-
-func TestBearerToken(t *testing.T) {
-	for _, tt := range []struct {
-		name    string
-		values  []string
-		query   string
-		want    string
-		wantErr bool
-	}{
-		{"no header", nil, "", "", false},
-		{"one header", []string{"Bearer t"}, "", "t", false},
-		{"two headers", []string{"Bearer a", "Bearer b"}, "", "", true},
-		{"two identical headers", []string{"Bearer a", "Bearer a"}, "", "", true},
-		{"empty and a token", []string{"", "Bearer a"}, "", "", true},
-		{"access_token in the query is ignored", nil, "access_token=aaa.bbb.ccc", "", false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, "/graphql?"+tt.query, nil)
-			for _, v := range tt.values {
-				r.Header.Add("Authorization", v)
-			}
-			got, err := auth.BearerToken(r, 0)
-			if got != tt.want || (err != nil) != tt.wantErr {
-				t.Errorf("BearerToken = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
-			}
-			var e *auth.Error
-			if tt.wantErr && (!errors.As(err, &e) || e.Reason != auth.ReasonInvalidHeader) {
-				t.Errorf("err = %v; want reason %s", err, auth.ReasonInvalidHeader)
-			}
-		})
 	}
 }

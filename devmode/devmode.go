@@ -3,9 +3,9 @@
 // JWKS on the server itself, prints a ready token, and mints fresh ones on
 // request. Its signing key is generated at start and lives in memory only.
 //
-// None of it exists in production mode: the server registers these routes
-// only when no issuer is configured, and development mode binds loopback
-// addresses only.
+// None of it exists in production mode: the server (routes.go) mounts
+// JWKS and Token only when no issuer is configured, and development mode
+// binds loopback addresses only. The issuer itself is package issuer.
 package devmode
 
 import (
@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authgql/server/auth/authtest"
-	"github.com/authgql/server/jsonhttp"
+	"github.com/authgql/server/api"
+	"github.com/authgql/server/issuer"
 )
 
 // Token lifetimes.
@@ -30,12 +30,22 @@ const (
 	MaxLifetime         = 24 * time.Hour
 )
 
-// TokenPath is where a developer gets a fresh token.
-const TokenPath = "/dev/token"
+// The paths development mode serves.
+const (
+	JWKSPath  = "/" + issuer.JWKSPath // the issuer's key set, where a key cache looks for it
+	TokenPath = "/dev/token"          // where a developer gets a fresh token
+)
+
+// DefaultAudience is the "aud" of development tokens unless AUTH0_AUDIENCE
+// says otherwise.
+const DefaultAudience = "https://graphql-api.dev.local"
+
+// Subject is the "sub" of development tokens.
+const Subject = "dev|developer"
 
 // Issuer is the embedded development issuer.
 type Issuer struct {
-	issuer *authtest.Issuer
+	issuer *issuer.Issuer
 	scopes []string
 }
 
@@ -43,7 +53,7 @@ type Issuer struct {
 // trailing slash) for tokens with audience aud. scopes are the scopes a
 // token gets when the developer asks for none: all the API uses.
 func New(baseURL, aud string, scopes []string) (*Issuer, error) {
-	is, err := authtest.NewIssuer(authtest.IssuerOptions{URL: baseURL, Audience: aud})
+	is, err := issuer.New(issuer.Options{URL: baseURL, Audience: aud})
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +61,7 @@ func New(baseURL, aud string, scopes []string) (*Issuer, error) {
 }
 
 // URL is the issuer identifier ("iss").
-func (d *Issuer) URL() string { return d.issuer.URL }
+func (d *Issuer) URL() string { return d.issuer.URL() }
 
 // Scopes are every scope the API uses: what a token gets unless asked for
 // fewer.
@@ -62,14 +72,26 @@ func (d *Issuer) JWKSURL() string { return d.issuer.JWKSURL() }
 
 // Mint returns a token granting scopes.
 func (d *Issuer) Mint(scopes []string, lifetime time.Duration) (string, error) {
-	return d.issuer.Mint(authtest.Scope(scopes...), authtest.Subject("dev|developer"), authtest.ExpiresIn(lifetime))
+	return d.issuer.AccessToken(Subject, scopes, lifetime)
 }
 
-// Register adds GET /.well-known/jwks.json and GET /dev/token to mux.
-func (d *Issuer) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /"+authtest.JWKSPath, d.issuer.ServeJWKS)
-	mux.Handle("GET "+TokenPath, loopbackOnly(http.HandlerFunc(d.serveToken)))
+// JWKS serves the issuer's public keys (mount it at GET JWKSPath), so that
+// the server's own key cache fetches them as it would an Auth0 tenant's.
+func (d *Issuer) JWKS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := d.issuer.PublicJWKS()
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
 }
+
+// Token serves fresh tokens to loopback clients (mount it at GET
+// TokenPath).
+func (d *Issuer) Token() http.Handler { return loopbackOnly(http.HandlerFunc(d.serveToken)) }
 
 // serveToken answers GET /dev/token?scope=a+b&expires_in=3600 like an OAuth
 // token endpoint would: {"access_token", "token_type", "expires_in", "scope"}.
@@ -83,18 +105,18 @@ func (d *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("expires_in"); s != "" {
 		secs, err := strconv.Atoi(s)
 		if err != nil || secs < 1 || time.Duration(secs)*time.Second > MaxLifetime {
-			jsonhttp.Write(w, http.StatusBadRequest, map[string]string{"code": "invalid_request",
-				"description": fmt.Sprintf("expires_in must be a number of seconds from 1 to %d", int(MaxLifetime/time.Second))})
+			api.WriteError(w, r, &api.Error{Status: http.StatusBadRequest, Code: "invalid_request",
+				Description: fmt.Sprintf("expires_in must be a number of seconds from 1 to %d", int(MaxLifetime/time.Second))})
 			return
 		}
 		lifetime = time.Duration(secs) * time.Second
 	}
 	tok, err := d.Mint(scopes, lifetime)
 	if err != nil {
-		jsonhttp.Write(w, http.StatusInternalServerError, map[string]string{"code": "internal_error", "description": "could not mint a token"})
+		api.WriteError(w, r, &api.Error{Status: http.StatusInternalServerError, Code: "internal_error", Description: "could not mint a token"})
 		return
 	}
-	jsonhttp.Write(w, http.StatusOK, map[string]any{
+	api.WriteJSON(w, http.StatusOK, map[string]any{
 		"access_token": tok,
 		"token_type":   "Bearer",
 		"expires_in":   int(lifetime / time.Second),
@@ -114,7 +136,7 @@ func loopbackOnly(next http.Handler) http.Handler {
 		host = strings.Trim(host, "[]")
 		ip, err := netip.ParseAddr(host)
 		if !strings.EqualFold(host, "localhost") && (err != nil || !ip.IsLoopback()) {
-			jsonhttp.Write(w, http.StatusForbidden, map[string]string{"code": "forbidden", "description": "development tokens are served to localhost only"})
+			api.WriteError(w, r, &api.Error{Status: http.StatusForbidden, Code: "forbidden", Description: "development tokens are served to localhost only"})
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -12,19 +12,23 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
+// DefaultMaxBodyBytes caps a request body, and a WebSocket message, when
+// Options.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 1 << 20
+
 // Error codes of refused request bodies, in extensions.code.
 const (
 	CodeBodyTooLarge      = "REQUEST_TOO_LARGE"
 	CodeBatchingForbidden = "BATCHING_NOT_SUPPORTED"
 )
 
-// LimitBody refuses request bodies over maxBytes with 413, batched
+// limitBody refuses request bodies over maxBytes with 413, batched
 // operations (a JSON array) with 400, and bodies that are not JSON with 400,
 // before gqlgen reads them. Each operation then meets the per-operation
 // limits on its own, which a batch would multiply; and gqlgen's own
 // decoding error, which echoes the body and the decoder's text, never
 // reaches the client.
-func LimitBody(maxBytes int64) func(http.Handler) http.Handler {
+func limitBody(maxBytes int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Body == nil || r.Body == http.NoBody {

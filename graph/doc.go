@@ -1,6 +1,8 @@
 // Package graph is the GraphQL adapter: the gqlgen handler with its
-// transports (POST, GET, WebSocket) and limits, the error presenter, the
-// WebSocket authentication, and the resolvers.
+// transports (POST, GET, WebSocket) and limits, the WebSocket
+// authentication (websocket.go: connection_init's credential goes through
+// auth.Validator.Authenticate, as HTTP requests' do), errors.go, where
+// every GraphQL error body is written, and the resolvers.
 //
 // generated.go and model/models_gen.go are generated from schema.graphqls
 // by `go generate ./...` and never edited. resolver.go (the dependencies)

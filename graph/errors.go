@@ -16,6 +16,12 @@ import (
 	"github.com/authgql/server/messages"
 )
 
+// This file is where every GraphQL error body is written: gqlgen's error
+// presenter and recover func for errors during an operation, and, for
+// requests refused as a whole (authentication, body limits, WebSocket
+// upgrades), WriteError and writeErrors. Package api writes the server's
+// other JSON bodies.
+
 // presentError is gqlgen's error presenter. Auth errors get their code and
 // text from auth.Describe; errors that gqlgen and gqlparser build for the
 // client (syntax, validation, limits) pass through; anything else is an

@@ -40,11 +40,13 @@ type Options struct {
 	MaxFields        int // fields per operation, aliases and fragment expansions included
 	ParserTokenLimit int // lexer tokens per query document
 	QueryCacheSize   int // parsed documents kept in an LRU cache
+	// MaxBodyBytes caps a request body and a WebSocket message; 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
 
-	// Validator checks the token a WebSocket client sends in
-	// connection_init; required.
-	Validator          *auth.Validator
-	MaxAuthHeaderBytes int // cap on that token; 0 means auth.DefaultMaxHeaderBytes
+	// Validator authenticates the credentials a WebSocket client sends in
+	// connection_init (auth.Validator.Authenticate); required.
+	Validator *auth.Validator
 	// Hub carries sendMessage to messageSent subscribers; nil means a new
 	// one with messages' defaults.
 	Hub *messages.Hub
@@ -53,15 +55,15 @@ type Options struct {
 	AllowedOrigins []string
 	WSInitTimeout  time.Duration // connection_init must arrive within it; 0 means DefaultWSInitTimeout
 	WSKeepAlive    time.Duration // keep-alive/ping interval; 0 means DefaultWSKeepAlive
-	WSMessageBytes int64         // largest WebSocket message read; 0 means DefaultWSMessageBytes
 	WSConnections  int           // open WebSocket connections at most; 0 means DefaultWSConnections
 }
 
-// NewHandler returns the GraphQL endpoint. It refuses a schema that breaks
-// default deny (see auth.CheckSchema). HTTP requests are authenticated
-// outside it: wrap it in auth.Middleware, which puts the claims the
-// directives read in the request context. WebSocket connections
-// authenticate inside it, at connection_init, with Options.Validator.
+// NewHandler returns the GraphQL endpoint, its body limits included. It
+// refuses a schema that breaks default deny (see auth.CheckSchema). HTTP
+// requests are authenticated outside it: wrap it in auth.Middleware, with
+// WriteError as OnError, which puts the claims the directives read in the
+// request context. WebSocket connections authenticate inside it, at
+// connection_init, with Options.Validator (see initConnection).
 func NewHandler(opts Options) (http.Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -73,7 +75,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 	setDefault(&opts.QueryCacheSize, DefaultQueryCacheSize)
 	setDefault(&opts.WSInitTimeout, DefaultWSInitTimeout)
 	setDefault(&opts.WSKeepAlive, DefaultWSKeepAlive)
-	setDefault(&opts.WSMessageBytes, DefaultWSMessageBytes)
+	setDefault(&opts.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&opts.WSConnections, DefaultWSConnections)
 	if opts.Hub == nil {
 		opts.Hub = messages.NewHub(messages.HubOptions{})
@@ -81,7 +83,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 	if opts.Validator == nil {
 		return nil, errors.New("graph: a validator is required")
 	}
-	if opts.MaxDepth < 0 || opts.MaxComplexity < 0 || opts.MaxFields < 0 || opts.ParserTokenLimit < 0 {
+	if opts.MaxDepth < 0 || opts.MaxComplexity < 0 || opts.MaxFields < 0 || opts.ParserTokenLimit < 0 || opts.MaxBodyBytes < 0 {
 		return nil, errors.New("graph: limits must not be negative")
 	}
 
@@ -123,7 +125,7 @@ func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error)
 	// complexity calculation, which walks the whole operation.
 	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxFields: opts.MaxFields})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
-	return guardUpgrades(opts.AllowedOrigins, opts.WSConnections, srv), nil
+	return limitBody(opts.MaxBodyBytes)(guardUpgrades(opts.AllowedOrigins, opts.WSConnections, srv)), nil
 }
 
 // validationRules are gqlparser's defaults with two changes. Its

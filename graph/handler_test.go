@@ -6,9 +6,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
-
-	"github.com/authgql/server/auth"
-	"github.com/authgql/server/jwks"
 )
 
 // leakySchema is the real executable schema with one more Query field that
@@ -23,14 +20,7 @@ func (l leakySchema) Schema() *ast.Schema { return l.schema }
 // TestNewHandlerRefusesUnguardedField: the server does not start with a
 // root field that has no access directive, and the error names the field.
 func TestNewHandlerRefusesUnguardedField(t *testing.T) {
-	keys, err := jwks.New(jwks.Options{URL: "http://127.0.0.1:1/jwks.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewValidator(auth.Config{Issuer: "http://127.0.0.1:1/", Audience: "a"}, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := testValidator(t)
 	if _, err := NewHandler(Options{Validator: v}); err != nil {
 		t.Fatalf("the real schema is refused: %v", err)
 	}
@@ -42,7 +32,7 @@ func TestNewHandlerRefusesUnguardedField(t *testing.T) {
 		Name: "secretMessage", Type: ast.NamedType("Message", nil),
 	})
 	leaky.Query = &query
-	_, err = newHandler(leakySchema{real, &leaky}, Options{Validator: v})
+	_, err := newHandler(leakySchema{real, &leaky}, Options{Validator: v})
 	if err == nil || !strings.Contains(err.Error(), "Query.secretMessage has no access directive") {
 		t.Fatalf("NewHandler = %v; want a refusal naming Query.secretMessage", err)
 	}

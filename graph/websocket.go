@@ -20,22 +20,32 @@ import (
 
 // The WebSocket subprotocols served on /graphql.
 const (
-	protocolGraphQLWS     = "graphql-ws"           // subscriptions-transport-ws, older Apollo clients
-	protocolTransportWS   = "graphql-transport-ws" // graphql-ws, Apollo's GraphQLWsLink
-	closeUnauthorized     = 4401
-	closeForbidden        = 4403
-	closeTryAgainLater    = 1013 // RFC 6455 registry: the server is overloaded or not ready
-	maxCloseReasonBytes   = 123  // RFC 6455: a close frame's reason fits in 123 bytes
-	DefaultWSInitTimeout  = 10 * time.Second
-	DefaultWSKeepAlive    = 15 * time.Second
-	DefaultWSMessageBytes = 1 << 20
-	DefaultWSConnections  = 10000
+	protocolGraphQLWS    = "graphql-ws"           // subscriptions-transport-ws, older Apollo clients
+	protocolTransportWS  = "graphql-transport-ws" // graphql-ws, Apollo's GraphQLWsLink
+	closeUnauthorized    = 4401
+	closeForbidden       = 4403
+	closeTryAgainLater   = 1013 // RFC 6455 registry: the server is overloaded or not ready
+	maxCloseReasonBytes  = 123  // RFC 6455: a close frame's reason fits in 123 bytes
+	DefaultWSInitTimeout = 10 * time.Second
+	DefaultWSKeepAlive   = 15 * time.Second
+	DefaultWSConnections = 10000
 )
 
 // CodeSubscriptionTransport refuses a subscription sent over plain HTTP.
 const CodeSubscriptionTransport = "SUBSCRIPTION_NEEDS_WEBSOCKET"
 
-type protocolKey struct{}
+// upgrade is what initConnection needs to know about the upgrade request
+// its connection came from; guardUpgrades puts it in the context.
+type upgrade struct {
+	protocol    string // the negotiated subprotocol, for close codes
+	credentials string // its Authorization header, "" for none
+}
+
+type upgradeKey struct{}
+
+// errConflictingCredentials refuses a connection whose connection_init
+// and upgrade request carry two different tokens.
+var errConflictingCredentials = errors.New("graph: connection_init and the upgrade request carry different tokens")
 
 // webSocketSubscriptions refuses subscriptions that arrive over HTTP POST
 // or GET, where gqlgen would answer the first event and end: it would look
@@ -63,18 +73,16 @@ func (webSocketSubscriptions) MutateOperationContext(_ context.Context, op *grap
 }
 
 // websocketTransport serves subscriptions (and queries and mutations) over
-// both subprotocols. The token comes from connection_init and is checked by
-// the same validator as HTTP; the directives then decide per field exactly
-// as over HTTP.
+// both subprotocols; initConnection authenticates each connection.
 func websocketTransport(opts Options) transport.Websocket {
-	limit := opts.WSMessageBytes
+	limit := opts.MaxBodyBytes
 	return transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
 			// guardUpgrades has already refused foreign origins; this is the
 			// library's own check, given the same list, as a second line.
 			OriginPatterns: originPatterns(opts.AllowedOrigins),
 		}},
-		InitFunc:              initConnection(opts.Validator, opts.MaxAuthHeaderBytes),
+		InitFunc:              initConnection(opts.Validator),
 		InitTimeout:           opts.WSInitTimeout,
 		KeepAlivePingInterval: opts.WSKeepAlive, // graphql-ws "ka" messages
 		PingPongInterval:      opts.WSKeepAlive, // graphql-transport-ws ping, pong expected
@@ -85,29 +93,39 @@ func websocketTransport(opts Options) transport.Websocket {
 	}
 }
 
-// initConnection authenticates a WebSocket connection from the
-// connection_init payload's "authorization" (or "Authorization") entry,
-// "Bearer " optional. No token means an anonymous connection: guarded
-// fields then fail as they do over HTTP. An invalid token closes the
-// connection: 4403 on graphql-transport-ws, whose protocol says so for a
-// refused connection_init, 4401 on graphql-ws; 1013 while no signing key is
-// loaded yet.
-func initConnection(v *auth.Validator, maxHeaderBytes int) transport.WebsocketInitFunc {
+// initConnection authenticates a WebSocket connection. The credential is
+// the connection_init payload's "authorization" (or "Authorization") entry,
+// "Bearer " optional, read through auth.Validator.Authenticate as HTTP
+// requests are; the directives then decide per field exactly as over HTTP.
+//
+// The upgrade request may carry an Authorization header too (server-side
+// clients can set one; browsers cannot): the HTTP middleware has validated
+// it already, refusing an invalid one with 401 before the upgrade, and put
+// its claims in ctx. So: no credential in connection_init leaves the
+// connection authenticated by that header, or anonymous without one;
+// a credential in both places must be the same token, or the connection is
+// refused, so that no one has to guess which of two identities a
+// connection acts as.
+//
+// No token at all means an anonymous connection: guarded fields then fail
+// as they do over HTTP. A refused connection is closed: 4403 on
+// graphql-transport-ws, whose protocol says so for a refused
+// connection_init, 4401 on graphql-ws; 1013 while no signing key is loaded
+// yet.
+func initConnection(v *auth.Validator) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		raw, err := initAuthorization(payload)
-		if err == nil && raw == "" {
+		up, _ := ctx.Value(upgradeKey{}).(upgrade)
+		credentials, err := initCredentials(payload)
+		if err == nil && credentials == "" {
 			return ctx, nil, nil
-		}
-		var token string
-		if err == nil {
-			if scheme, _, _ := strings.Cut(raw, " "); !strings.EqualFold(scheme, "Bearer") {
-				raw = "Bearer " + raw
-			}
-			token, err = auth.ParseAuthorization(raw, maxHeaderBytes)
 		}
 		var claims *auth.Claims
 		if err == nil {
-			claims, err = v.Validate(ctx, token)
+			claims, err = v.Authenticate(ctx, credentials)
+		}
+		if err == nil && up.credentials != "" && !auth.SameToken(up.credentials, credentials) {
+			err = &auth.Error{Reason: auth.ReasonInvalidHeader, Err: errConflictingCredentials,
+				Detail: "connection_init and the upgrade request's Authorization header carry different tokens; send one"}
 		}
 		if err == nil {
 			return auth.NewContext(ctx, claims), nil, nil
@@ -117,12 +135,15 @@ func initConnection(v *auth.Validator, maxHeaderBytes int) transport.WebsocketIn
 		switch {
 		case resp.Status == http.StatusServiceUnavailable:
 			code = closeTryAgainLater
-		case ctx.Value(protocolKey{}) == protocolTransportWS:
+		case up.protocol == protocolTransportWS:
 			code = closeForbidden
 		}
 		reason := "Unauthorized"
 		var authErr *auth.Error
-		if errors.As(err, &authErr) {
+		switch {
+		case errors.Is(err, errConflictingCredentials):
+			reason += ": conflicting credentials"
+		case errors.As(err, &authErr):
 			reason += ": " + string(authErr.Reason)
 		}
 		ctx = transport.WithWebsocketCloseCode(ctx, code)
@@ -131,10 +152,11 @@ func initConnection(v *auth.Validator, maxHeaderBytes int) transport.WebsocketIn
 	}
 }
 
-// initAuthorization returns the payload's "Authorization" (or
-// "authorization") entry. A present entry that is not a string is a
-// malformed header, not an anonymous connection.
-func initAuthorization(p transport.InitPayload) (string, error) {
+// initCredentials returns the payload's "Authorization" (or
+// "authorization") entry as credentials, "Bearer " added to a bare token,
+// or "" for none. A present entry that is not a string is a malformed
+// header, not an anonymous connection.
+func initCredentials(p transport.InitPayload) (string, error) {
 	for _, key := range []string{"Authorization", "authorization"} {
 		v, ok := p[key]
 		if !ok || v == nil {
@@ -145,6 +167,9 @@ func initAuthorization(p transport.InitPayload) (string, error) {
 			return "", &auth.Error{Reason: auth.ReasonInvalidHeader, Detail: "connection_init authorization must be a string"}
 		}
 		if s = strings.TrimSpace(s); s != "" {
+			if scheme, _, _ := strings.Cut(s, " "); !strings.EqualFold(scheme, "Bearer") {
+				s = "Bearer " + s
+			}
 			return s, nil
 		}
 	}
@@ -157,8 +182,9 @@ func initAuthorization(p transport.InitPayload) (string, error) {
 // not browsers and carry no ambient credentials to hijack). Against running
 // out of sockets: at most maxConns connections are open at once, beyond
 // which an upgrade gets 503; the transport's handler returns only when its
-// connection ends, so counting around it is exact. It also records the
-// subprotocol the upgrade will negotiate, for close codes. (The HTTP
+// connection ends, so counting around it is exact. It also records, for
+// initConnection, the subprotocol the upgrade will negotiate and the
+// upgrade's Authorization header. (The HTTP
 // server's read and write timeouts do not cut subscriptions: net/http
 // clears a connection's deadlines when the WebSocket library hijacks it.)
 func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handler {
@@ -179,7 +205,10 @@ func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handl
 			return
 		}
 		defer open.Add(-1)
-		ctx := context.WithValue(r.Context(), protocolKey{}, negotiatedProtocol(r))
+		ctx := context.WithValue(r.Context(), upgradeKey{}, upgrade{
+			protocol:    negotiatedProtocol(r),
+			credentials: strings.TrimSpace(r.Header.Get("Authorization")),
+		})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -29,6 +29,11 @@ const (
 	DefaultRetryMax     = time.Minute
 )
 
+// DefaultAlgorithm is the one token algorithm allowed when none is
+// configured (AUTH0_ALGORITHMS), here and in package auth: Auth0 signs
+// access tokens with RS256.
+const DefaultAlgorithm = jwa.RS256
+
 var (
 	// ErrNotReady is returned by Lookup while no key set has been loaded.
 	ErrNotReady = errors.New("jwks: no key set loaded yet")
@@ -41,7 +46,7 @@ var (
 type Options struct {
 	URL        string                   // the JWKS URL; required
 	Client     *http.Client             // nil means a client with no redirects to other hosts
-	Algorithms []jwa.SignatureAlgorithm // keys whose "alg" is outside this list are skipped; nil means RS256
+	Algorithms []jwa.SignatureAlgorithm // keys whose "alg" is outside this list are skipped; nil means DefaultAlgorithm
 	Logger     *slog.Logger             // nil means discard
 
 	FetchTimeout time.Duration // per fetch; 0 means DefaultFetchTimeout
@@ -86,7 +91,7 @@ func New(opts Options) (*Cache, error) {
 		}}
 	}
 	if len(opts.Algorithms) == 0 {
-		opts.Algorithms = []jwa.SignatureAlgorithm{jwa.RS256}
+		opts.Algorithms = []jwa.SignatureAlgorithm{DefaultAlgorithm}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -57,6 +57,11 @@ type Options struct {
 	// queries at once. Leave it "" in production: the page then starts with
 	// no headers and explains in the default query how to add one.
 	DevTokenURL string
+	// NotFound answers the paths the handler does not serve, and
+	// MethodNotAllowed the methods other than GET and HEAD (after Allow is
+	// set); nil means net/http's plain-text answers. The server passes its
+	// own JSON ones, so that every refusal it sends looks alike.
+	NotFound, MethodNotAllowed http.Handler
 }
 
 //go:embed page.html
@@ -153,6 +158,14 @@ func Handler(opts Options) http.Handler {
 	if opts.Title == "" {
 		opts.Title = "GraphQL playground"
 	}
+	if opts.NotFound == nil {
+		opts.NotFound = http.NotFoundHandler()
+	}
+	if opts.MethodNotAllowed == nil {
+		opts.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		})
+	}
 	mustBeLocalPath("Endpoint", opts.Endpoint)
 	if opts.DevTokenURL != "" {
 		mustBeLocalPath("DevTokenURL", opts.DevTokenURL)
@@ -182,7 +195,8 @@ func Handler(opts Options) http.Handler {
 	if !ok || bytes.Contains(after, []byte(placeholder)) {
 		panic("playground: page template must use the nonce exactly once")
 	}
-	return &handler{pageBefore: before, pageAfter: after, assets: assets, started: time.Now()}
+	return &handler{pageBefore: before, pageAfter: after, assets: assets, started: time.Now(),
+		notFound: opts.NotFound, methodNotAllowed: opts.MethodNotAllowed}
 }
 
 type pageData struct {
@@ -206,21 +220,23 @@ type handler struct {
 	// have none, and a fixed time lets http.ServeContent answer
 	// If-Modified-Since.
 	started time.Time
+
+	notFound, methodNotAllowed http.Handler
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		h.methodNotAllowed.ServeHTTP(w, r)
 		return
 	}
 	switch p := r.URL.Path; {
 	case p == "/" || p == "/playground" || p == "/playground/":
 		h.servePage(w, r)
-	case strings.HasPrefix(p, assetPrefix):
+	case strings.HasPrefix(p, assetPrefix) && h.assets[p] != nil:
 		h.serveAsset(w, r, h.assets[p])
 	default:
-		http.NotFound(w, r)
+		h.notFound.ServeHTTP(w, r)
 	}
 }
 
@@ -254,10 +270,6 @@ func newNonce() string {
 }
 
 func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
-	if a == nil {
-		http.NotFound(w, r)
-		return
-	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", a.contentType)
 	hdr.Set("ETag", a.etag)

@@ -420,3 +420,30 @@ func TestEmbeddedAssets(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalHandlers: the server's own 404 and 405 answer what the
+// playground does not serve.
+func TestRefusalHandlers(t *testing.T) {
+	// Statuses no default would answer, to tell the given handlers apart.
+	answer := func(status int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(status) })
+	}
+	h := Handler(Options{NotFound: answer(http.StatusGone), MethodNotAllowed: answer(http.StatusTeapot)})
+	for _, tc := range []struct {
+		method, path string
+		code         int
+	}{
+		{http.MethodGet, "/playground/assets/nope.js", http.StatusGone},
+		{http.MethodGet, "/elsewhere", http.StatusGone},
+		{http.MethodPost, "/", http.StatusTeapot},
+		{http.MethodGet, "/", 200},
+	} {
+		rec := do(t, h, tc.method, tc.path)
+		if rec.Code != tc.code {
+			t.Errorf("%s %s = %d, want %d", tc.method, tc.path, rec.Code, tc.code)
+		}
+		if tc.code == http.StatusTeapot && rec.Header().Get("Allow") != "GET, HEAD" {
+			t.Errorf("405 without Allow")
+		}
+	}
+}

@@ -30,13 +30,7 @@ var b64 = base64.RawURLEncoding
 // Claims returns the claims of a valid token from is at now, as a map to
 // break with WithClaims.
 func (is *Issuer) Claims(now time.Time) map[string]any {
-	return map[string]any{
-		"iss": is.URL,
-		"aud": is.Audience,
-		"sub": DefaultSubject,
-		"iat": now.Unix(),
-		"exp": now.Add(DefaultLifetime).Unix(),
-	}
+	return is.iss.Claims(DefaultSubject, now, DefaultLifetime)
 }
 
 // WithClaims returns a copy of m with name/value pairs set; a nil value
@@ -221,7 +215,7 @@ func Respell(part string) (string, bool) {
 	return part[:len(part)-1] + string(alphabet[last|unused]), last|unused != last
 }
 
-// Key is NewKey for tests.
+// Key is NewKey for tests: it fails the test on error.
 func Key(t TB, alg jwa.SignatureAlgorithm) jwk.Key {
 	t.Helper()
 	k, err := NewKey(alg)

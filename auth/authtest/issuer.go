@@ -5,20 +5,16 @@
 // NewServer starts an issuer on a loopback httptest server and closes it
 // when the test ends; point the server under test at its URL and JWKSURL.
 // The issuer can also misbehave on purpose (rotate keys, go down, serve
-// garbage, count requests) to test key-set handling.
+// garbage, count requests) to test key-set handling, and the helpers of
+// forge.go build tokens no honest issuer would.
 //
-// Development mode uses NewIssuer to run the same issuer inside the server,
-// so what a developer sees locally is what tests exercise. Its keys live in
-// memory only.
+// The honest part (keys, minting, the key set) is package issuer, which
+// development mode runs inside the server, so that what a developer sees
+// locally is what tests exercise. This package wraps it for tests and is
+// never linked into the server.
 package authtest
 
 import (
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,10 +27,12 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/authgql/server/issuer"
 )
 
 // JWKSPath is where an issuer serves its key set, relative to its URL.
-const JWKSPath = ".well-known/jwks.json"
+const JWKSPath = issuer.JWKSPath
 
 // DefaultSubject is the "sub" of minted tokens unless Subject says otherwise.
 const DefaultSubject = "auth0|authtest-user"
@@ -47,16 +45,17 @@ type TB interface {
 	Cleanup(func())
 }
 
-// Issuer signs tokens and publishes the matching public keys.
+// Issuer signs tokens and publishes the matching public keys (an
+// issuer.Issuer), and misbehaves when told to.
 type Issuer struct {
 	URL      string // the "iss" of minted tokens, with a trailing slash
 	Audience string // the default "aud"
 
+	iss *issuer.Issuer
+
 	mu          sync.Mutex
-	alg         jwa.SignatureAlgorithm
-	keys        []jwk.Key // private keys; keys[0] signs, all are published
-	status      int       // if non-zero, the JWKS endpoint answers this status
-	body        []byte    // if non-nil, the JWKS endpoint answers this body
+	status      int    // if non-zero, the JWKS endpoint answers this status
+	body        []byte // if non-nil, the JWKS endpoint answers this body
 	cacheCtl    string
 	delay       time.Duration
 	jwksHits    atomic.Int64
@@ -78,16 +77,11 @@ func NewIssuer(opts IssuerOptions) (*Issuer, error) {
 	if opts.Audience == "" {
 		opts.Audience = "https://api.authtest.example"
 	}
-	if opts.Algorithm == "" {
-		opts.Algorithm = jwa.RS256
-	}
-	is := &Issuer{URL: opts.URL, Audience: opts.Audience, alg: opts.Algorithm}
-	key, err := NewKey(opts.Algorithm)
+	is, err := issuer.New(issuer.Options(opts))
 	if err != nil {
 		return nil, err
 	}
-	is.keys = []jwk.Key{key}
-	return is, nil
+	return &Issuer{URL: is.URL(), Audience: is.Audience(), iss: is}, nil
 }
 
 // NewServer starts an issuer on a loopback HTTP server (plain http is
@@ -113,85 +107,21 @@ func NewServer(t TB, opts ...IssuerOptions) *Issuer {
 }
 
 // JWKSURL is the URL of the issuer's key set.
-func (is *Issuer) JWKSURL() string { return is.URL + JWKSPath }
+func (is *Issuer) JWKSURL() string { return is.iss.JWKSURL() }
 
-// NewKey generates a private signing key for alg with a random kid, for
-// issuers and for tests that sign with a key the issuer never published.
-func NewKey(alg jwa.SignatureAlgorithm) (jwk.Key, error) {
-	var raw any
-	var err error
-	switch alg {
-	case jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512:
-		raw, err = rsa.GenerateKey(rand.Reader, 2048)
-	case jwa.ES256:
-		raw, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case jwa.ES384:
-		raw, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case jwa.ES512:
-		raw, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-	case jwa.EdDSA:
-		_, raw, err = ed25519.GenerateKey(rand.Reader)
-	default:
-		return nil, fmt.Errorf("authtest: unsupported algorithm %q", alg)
-	}
-	if err != nil {
-		return nil, err
-	}
-	key, err := jwk.FromRaw(raw)
-	if err != nil {
-		return nil, err
-	}
-	kid := make([]byte, 12)
-	_, _ = rand.Read(kid)
-	for _, kv := range [][2]any{{jwk.KeyIDKey, fmt.Sprintf("%x", kid)}, {jwk.AlgorithmKey, alg}, {jwk.KeyUsageKey, jwk.ForSignature}} {
-		if err := key.Set(kv[0].(string), kv[1]); err != nil {
-			return nil, err
-		}
-	}
-	return key, nil
-}
+// NewKey is issuer.NewKey: a private signing key for alg with a random kid,
+// for tests that sign with a key the issuer never published.
+func NewKey(alg jwa.SignatureAlgorithm) (jwk.Key, error) { return issuer.NewKey(alg) }
 
 // SigningKey returns the private key that currently signs tokens.
-func (is *Issuer) SigningKey() jwk.Key {
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	return is.keys[0]
-}
+func (is *Issuer) SigningKey() jwk.Key { return is.iss.SigningKey() }
 
 // Rotate makes a new key the signing key. With keepOld the previous keys stay
 // published (a graceful rotation); without, only the new key is.
-func (is *Issuer) Rotate(keepOld bool) (jwk.Key, error) {
-	key, err := NewKey(is.alg)
-	if err != nil {
-		return nil, err
-	}
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	if keepOld {
-		is.keys = append([]jwk.Key{key}, is.keys...)
-	} else {
-		is.keys = []jwk.Key{key}
-	}
-	return key, nil
-}
+func (is *Issuer) Rotate(keepOld bool) (jwk.Key, error) { return is.iss.Rotate(keepOld) }
 
 // PublicJWKS returns the JSON key set the issuer publishes.
-func (is *Issuer) PublicJWKS() ([]byte, error) {
-	is.mu.Lock()
-	keys := append([]jwk.Key(nil), is.keys...)
-	is.mu.Unlock()
-	set := jwk.NewSet()
-	for _, k := range keys {
-		pub, err := k.PublicKey()
-		if err != nil {
-			return nil, err
-		}
-		if err := set.AddKey(pub); err != nil {
-			return nil, err
-		}
-	}
-	return json.Marshal(set)
-}
+func (is *Issuer) PublicJWKS() ([]byte, error) { return is.iss.PublicJWKS() }
 
 // SetDown makes the JWKS endpoint answer 503 (true) or work again (false).
 func (is *Issuer) SetDown(down bool) {
@@ -280,8 +210,9 @@ func (is *Issuer) ServeJWKS(w http.ResponseWriter, r *http.Request) {
 }
 
 // Sign signs payload with the given private key and protected headers; alg
-// and kid come from the key unless headers set them. Attack tests use it to
-// build tokens no real issuer would.
+// and kid come from the key unless headers set them, and a nil value
+// removes a header. Attack tests use it to build tokens no real issuer
+// would.
 func Sign(payload []byte, key jwk.Key, headers map[string]any) (string, error) {
 	hdr := jws.NewHeaders()
 	alg := jwa.SignatureAlgorithm(key.Algorithm().String())

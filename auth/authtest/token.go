@@ -107,14 +107,8 @@ func SignedWith(key jwk.Key) Option {
 func (is *Issuer) Mint(opts ...Option) (string, error) {
 	now := time.Now()
 	s := &tokenSpec{
-		now: now,
-		claims: map[string]any{
-			"iss": is.URL,
-			"aud": is.Audience,
-			"sub": DefaultSubject,
-			"iat": now.Unix(),
-			"exp": now.Add(DefaultLifetime).Unix(),
-		},
+		now:     now,
+		claims:  is.Claims(now),
 		headers: map[string]any{},
 		key:     is.SigningKey(),
 	}
