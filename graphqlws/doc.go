@@ -103,7 +103,8 @@
 //     accepted at any time. The server sends ping every KeepAliveInterval
 //     once acknowledged.
 //   - a message of an unknown type, of a server-to-client type, or of a
-//     known type with a malformed id or payload: 4400.
+//     known type with a malformed id or payload: 4400. (JSON in a binary
+//     frame is read like a text frame, as the reference server does.)
 //
 // Beyond the document: liveness is checked with WebSocket ping frames, as
 // graphql-ws's reference server (use/ws.ts) does, and a peer that does not

@@ -13,7 +13,7 @@ import (
 // then ka, and ka every KeepAliveInterval (subscriptions-transport-ws
 // PROTOCOL.md); a refused one with connection_error, then close.
 func TestLegacyConnection(t *testing.T) {
-	s := newServer(t, graphqlws.Options{KeepAliveInterval: 100 * time.Millisecond, InitTimeout: 300 * time.Millisecond})
+	s := newServer(t, graphqlws.Options{KeepAliveInterval: 100 * time.Millisecond, InitTimeout: time.Second})
 
 	c := dial(t, s, legacyWS)
 	c.send("connection_init", "", map[string]any{})

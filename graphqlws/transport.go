@@ -218,15 +218,16 @@ func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	}
 	code := c.serve(r.Context())
 	t.connections.Add(-1)
-	t.unregister(c)
 	if o := t.opts.Observer; o != nil {
 		o.ConnectionClosed(proto.String(), code)
 	}
+	t.unregister(c) // last: Shutdown returns once every Do is about to
 }
 
 // CloseAll closes every live connection with code and reason (RFC 6455
-// close frame; reason cut to 123 bytes) without waiting for them to end.
-// Connections opened afterwards are served as usual.
+// close frame; reason cut to 123 bytes; a code RFC 6455 does not allow on
+// the wire becomes 1001) without waiting for them to end. Connections
+// opened afterwards are served as usual.
 func (t *Transport) CloseAll(code int, reason string) {
 	cf := closeFrame{code: code, reason: truncateReason(reason)}
 	if !validCloseCode(code) {
@@ -242,8 +243,9 @@ func (t *Transport) CloseAll(code int, reason string) {
 // Shutdown drains the transport for a graceful stop (SPEC: live WebSockets
 // are closed with 1001 so clients reconnect elsewhere): it refuses new
 // upgrades with 503, closes every live connection with 1001 "server
-// shutting down", and waits until every Do has returned or ctx ends,
-// returning ctx's error then.
+// shutting down", and waits until every connection has ended (each Do
+// then returns at once, its work done) or ctx ends, returning ctx's error
+// then.
 func (t *Transport) Shutdown(ctx context.Context) error {
 	t.mu.Lock()
 	if !t.draining {

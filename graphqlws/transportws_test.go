@@ -17,7 +17,9 @@ import (
 // TestTransportWSCloseCodes: every close code graphql-transport-ws's
 // PROTOCOL.md prescribes, each from a real socket, with its reason.
 func TestTransportWSCloseCodes(t *testing.T) {
-	s := newServer(t, graphqlws.Options{InitTimeout: 300 * time.Millisecond, MaxMessageBytes: 4096})
+	// InitTimeout leaves a loaded machine time to send connection_init
+	// where a row does not test the timeout.
+	s := newServer(t, graphqlws.Options{InitTimeout: time.Second, MaxMessageBytes: 4096})
 	for _, tt := range []struct {
 		name   string
 		steps  func(c *client)
@@ -389,10 +391,11 @@ func TestShutdown(t *testing.T) {
 	if err := s.Transport.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	// Shutdown returned: every Do has returned.
-	if st := s.Transport.Stats(); st != (graphqlws.Stats{}) || s.open.Load() != 0 {
-		t.Fatalf("after Shutdown: %+v, %d in the handler", st, s.open.Load())
+	// Shutdown returned: every connection has ended, and Do returns.
+	if st := s.Transport.Stats(); st != (graphqlws.Stats{}) {
+		t.Fatalf("after Shutdown: %+v", st)
 	}
+	waitFor(t, time.Second, "Do has not returned", func() bool { return s.open.Load() == 0 })
 	clients[0].expectClose(1001, "server shutting down")
 	s.waitSubscribers(t, 0)
 
