@@ -21,10 +21,12 @@
 // error, a message over MaxMessageBytes, a peer that closes, vanishes
 // (read error) or stops answering WebSocket pings (PongTimeout) or stops
 // reading (WriteTimeout), Shutdown and CloseAll, and the end of the
-// upgrade request's context (the HTTP server's base context). The close
-// handshake is bounded by coder/websocket (5 s to write the close frame,
-// 5 s for the peer's); resolvers get OperationStopTimeout to return after
-// their context is cancelled.
+// upgrade request's context (the HTTP server's base context). A peer that
+// vanishes without closing TCP is noticed within KeepAliveInterval +
+// PongTimeout (WriteTimeout if the server has something to send first).
+// The close handshake is bounded by coder/websocket (5 s to write the
+// close frame, 5 s for the peer's); resolvers get OperationStopTimeout to
+// return after their context is cancelled.
 //
 // # Authentication
 //

@@ -64,22 +64,36 @@ const (
 	kindTerminate                 // connection_terminate (graphql-ws)
 )
 
-// clientKinds maps each protocol's client-to-server message types to what
-// they ask for. Server-to-client types sent by a client are invalid.
-var clientKinds = [...]map[string]kind{
-	transportWS: {
-		typeConnectionInit: kindInit,
-		typePing:           kindPing,
-		typePong:           kindPong,
-		typeSubscribe:      kindSubscribe,
-		typeComplete:       kindComplete,
-	},
-	legacyWS: {
-		typeConnectionInit:      kindInit,
-		typeStart:               kindSubscribe,
-		typeStop:                kindComplete,
-		typeConnectionTerminate: kindTerminate,
-	},
+// clientKind maps each protocol's client-to-server message types to what
+// they ask for; server-to-client types sent by a client are not among
+// them.
+func clientKind(p subprotocol, typ string) (kind, bool) {
+	if p == legacyWS {
+		switch typ {
+		case typeConnectionInit:
+			return kindInit, true
+		case typeStart:
+			return kindSubscribe, true
+		case typeStop:
+			return kindComplete, true
+		case typeConnectionTerminate:
+			return kindTerminate, true
+		}
+		return 0, false
+	}
+	switch typ {
+	case typeConnectionInit:
+		return kindInit, true
+	case typePing:
+		return kindPing, true
+	case typePong:
+		return kindPong, true
+	case typeSubscribe:
+		return kindSubscribe, true
+	case typeComplete:
+		return kindComplete, true
+	}
+	return 0, false
 }
 
 // clientMessage is a decoded, well-formed client message.
@@ -173,7 +187,7 @@ func decode(p subprotocol, data []byte) (clientMessage, problem) {
 	if !decodeString(fields["type"], &typ) || typ == "" {
 		return clientMessage{}, problemNoType
 	}
-	k, ok := clientKinds[p][typ]
+	k, ok := clientKind(p, typ)
 	if !ok {
 		return clientMessage{}, problemUnknownType
 	}
