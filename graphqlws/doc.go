@@ -38,7 +38,7 @@
 // # Close codes
 //
 //	1000 Normal Closure          graphql-ws connection_terminate
-//	1001 server shutting down    Shutdown, CloseAll's default, the request context ended
+//	1001 server shutting down    Shutdown; the request context ended (CloseAll sends its own)
 //	1009 message too large       a message over MaxMessageBytes
 //	4400 Invalid message ...     graphql-transport-ws: any malformed message (reason below);
 //	                             both: a connection_init payload that is not an object or null
