@@ -107,9 +107,13 @@ func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error)
 		return nil, err
 	}
 
+	ws, err := websocketTransport(opts)
+	if err != nil {
+		return nil, err
+	}
 	srv := handler.New(es)
 	srv.AddTransport(transport.Options{AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions}})
-	srv.AddTransport(websocketTransport(opts))
+	srv.AddTransport(ws)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))

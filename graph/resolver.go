@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/authgql/server/graphqlws"
 
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/graph/model"
@@ -54,7 +54,7 @@ func (r *Resolver) forward(ctx context.Context, sub *messages.Subscription) <-ch
 		expired, stopTimer = t.C, t.Stop
 	}
 	fail := func(err error) {
-		transport.AddSubscriptionError(ctx, presentError(r.Logger)(ctx, err))
+		graphqlws.AddSubscriptionError(ctx, presentError(r.Logger)(ctx, err))
 	}
 	expire := func() {
 		fail(&auth.Error{Reason: auth.ReasonTokenExpired, Detail: "token expired during the subscription; subscribe again with a fresh token"})

@@ -7,41 +7,32 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/graphqlws"
 )
 
-// The WebSocket subprotocols served on /graphql.
+// Defaults of the WebSocket settings in Options.
 const (
-	protocolGraphQLWS    = "graphql-ws"           // subscriptions-transport-ws, older Apollo clients
-	protocolTransportWS  = "graphql-transport-ws" // graphql-ws, Apollo's GraphQLWsLink
-	closeUnauthorized    = 4401
-	closeForbidden       = 4403
-	closeTryAgainLater   = 1013 // RFC 6455 registry: the server is overloaded or not ready
-	maxCloseReasonBytes  = 123  // RFC 6455: a close frame's reason fits in 123 bytes
-	DefaultWSInitTimeout = 10 * time.Second
-	DefaultWSKeepAlive   = 15 * time.Second
+	DefaultWSInitTimeout = graphqlws.DefaultInitTimeout
+	DefaultWSKeepAlive   = graphqlws.DefaultKeepAliveInterval
 	DefaultWSConnections = 10000
 )
+
+// closeTryAgainLater is RFC 6455's 1013: the server is overloaded or not
+// ready (no signing key loaded yet).
+const closeTryAgainLater = 1013
 
 // CodeSubscriptionTransport refuses a subscription sent over plain HTTP.
 const CodeSubscriptionTransport = "SUBSCRIPTION_NEEDS_WEBSOCKET"
 
-// upgrade is what initConnection needs to know about the upgrade request
-// its connection came from; guardUpgrades puts it in the context.
-type upgrade struct {
-	protocol    string // the negotiated subprotocol, for close codes
-	credentials string // its Authorization header, "" for none
-}
-
-type upgradeKey struct{}
+// upgradeCredentialsKey carries the upgrade request's Authorization header
+// to initConnection; guardUpgrades puts it in the context.
+type upgradeCredentialsKey struct{}
 
 // errConflictingCredentials refuses a connection whose connection_init
 // and upgrade request carry two different tokens.
@@ -73,24 +64,19 @@ func (webSocketSubscriptions) MutateOperationContext(_ context.Context, op *grap
 }
 
 // websocketTransport serves subscriptions (and queries and mutations) over
-// both subprotocols; initConnection authenticates each connection.
-func websocketTransport(opts Options) transport.Websocket {
-	limit := opts.MaxBodyBytes
-	return transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
-			// guardUpgrades has already refused foreign origins; this is the
-			// library's own check, given the same list, as a second line.
-			OriginPatterns: originPatterns(opts.AllowedOrigins),
-		}},
-		InitFunc:              initConnection(opts.Validator),
-		InitTimeout:           opts.WSInitTimeout,
-		KeepAlivePingInterval: opts.WSKeepAlive, // graphql-ws "ka" messages
-		PingPongInterval:      opts.WSKeepAlive, // graphql-transport-ws ping, pong expected
-		PayloadReadLimit:      &limit,
-		ErrorFunc: func(ctx context.Context, err error) {
-			opts.Logger.DebugContext(ctx, "websocket error", "err", err)
-		},
-	}
+// both subprotocols (package graphqlws); initConnection authenticates each
+// connection.
+func websocketTransport(opts Options) (*graphqlws.Transport, error) {
+	return graphqlws.New(graphqlws.Options{
+		Init:              initConnection(opts.Validator),
+		InitTimeout:       opts.WSInitTimeout,
+		KeepAliveInterval: opts.WSKeepAlive,
+		MaxMessageBytes:   opts.MaxBodyBytes,
+		// guardUpgrades has already refused foreign origins; this is the
+		// library's own check, given the same list, as a second line.
+		OriginPatterns: originPatterns(opts.AllowedOrigins),
+		Logger:         opts.Logger,
+	})
 }
 
 // initConnection authenticates a WebSocket connection. The credential is
@@ -110,33 +96,29 @@ func websocketTransport(opts Options) transport.Websocket {
 // No token at all means an anonymous connection: guarded fields then fail
 // as they do over HTTP. A refused connection is closed: 4403 on
 // graphql-transport-ws, whose protocol says so for a refused
-// connection_init, 4401 on graphql-ws; 1013 while no signing key is loaded
-// yet.
-func initConnection(v *auth.Validator) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		up, _ := ctx.Value(upgradeKey{}).(upgrade)
+// connection_init, 4401 on graphql-ws (graphqlws chooses by protocol);
+// 1013 while no signing key is loaded yet.
+func initConnection(v *auth.Validator) graphqlws.InitFunc {
+	return func(ctx context.Context, payload map[string]any) (context.Context, error) {
+		upgradeCredentials, _ := ctx.Value(upgradeCredentialsKey{}).(string)
 		credentials, err := initCredentials(payload)
 		if err == nil && credentials == "" {
-			return ctx, nil, nil
+			return ctx, nil
 		}
 		var claims *auth.Claims
 		if err == nil {
 			claims, err = v.Authenticate(ctx, credentials)
 		}
-		if err == nil && up.credentials != "" && !auth.SameToken(up.credentials, credentials) {
+		if err == nil && upgradeCredentials != "" && !auth.SameToken(upgradeCredentials, credentials) {
 			err = &auth.Error{Reason: auth.ReasonInvalidHeader, Err: errConflictingCredentials,
 				Detail: "connection_init and the upgrade request's Authorization header carry different tokens; send one"}
 		}
 		if err == nil {
-			return auth.NewContext(ctx, claims), nil, nil
+			return auth.NewContext(ctx, claims), nil
 		}
-		resp := auth.Describe(err)
-		code := closeUnauthorized
-		switch {
-		case resp.Status == http.StatusServiceUnavailable:
-			code = closeTryAgainLater
-		case up.protocol == protocolTransportWS:
-			code = closeForbidden
+		refusal := &graphqlws.RefusalError{Err: err}
+		if auth.Describe(err).Status == http.StatusServiceUnavailable {
+			refusal.Code = closeTryAgainLater
 		}
 		reason := "Unauthorized"
 		var authErr *auth.Error
@@ -146,9 +128,8 @@ func initConnection(v *auth.Validator) transport.WebsocketInitFunc {
 		case errors.As(err, &authErr):
 			reason += ": " + string(authErr.Reason)
 		}
-		ctx = transport.WithWebsocketCloseCode(ctx, code)
-		ctx = transport.AppendCloseReason(ctx, reason[:min(len(reason), maxCloseReasonBytes)])
-		return ctx, nil, errors.New(resp.Description)
+		refusal.Reason = reason
+		return ctx, refusal
 	}
 }
 
@@ -156,7 +137,7 @@ func initConnection(v *auth.Validator) transport.WebsocketInitFunc {
 // "authorization") entry as credentials, "Bearer " added to a bare token,
 // or "" for none. A present entry that is not a string is a malformed
 // header, not an anonymous connection.
-func initCredentials(p transport.InitPayload) (string, error) {
+func initCredentials(p map[string]any) (string, error) {
 	for _, key := range []string{"Authorization", "authorization"} {
 		v, ok := p[key]
 		if !ok || v == nil {
@@ -182,8 +163,8 @@ func initCredentials(p transport.InitPayload) (string, error) {
 // not browsers and carry no ambient credentials to hijack). Against running
 // out of sockets: at most maxConns connections are open at once, beyond
 // which an upgrade gets 503; the transport's handler returns only when its
-// connection ends, so counting around it is exact. It also records, for
-// initConnection, the subprotocol the upgrade will negotiate and the
+// connection ends (graphqlws guarantees it, however the connection ends),
+// so counting around it is exact. It also records, for initConnection, the
 // upgrade's Authorization header. (The HTTP
 // server's read and write timeouts do not cut subscriptions: net/http
 // clears a connection's deadlines when the WebSocket library hijacks it.)
@@ -205,10 +186,7 @@ func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handl
 			return
 		}
 		defer open.Add(-1)
-		ctx := context.WithValue(r.Context(), upgradeKey{}, upgrade{
-			protocol:    negotiatedProtocol(r),
-			credentials: strings.TrimSpace(r.Header.Get("Authorization")),
-		})
+		ctx := context.WithValue(r.Context(), upgradeCredentialsKey{}, strings.TrimSpace(r.Header.Get("Authorization")))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -219,24 +197,6 @@ func sameOrigin(r *http.Request, origin string) bool {
 		scheme = "https"
 	}
 	return strings.EqualFold(origin, scheme+"://"+r.Host)
-}
-
-// negotiatedProtocol mirrors the WebSocket library's choice: the first of
-// the server's protocols (graphql-ws before graphql-transport-ws, as gqlgen
-// lists them) that the client offers.
-func negotiatedProtocol(r *http.Request) string {
-	var offered []string
-	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
-		for _, p := range strings.Split(h, ",") {
-			offered = append(offered, strings.TrimSpace(p))
-		}
-	}
-	for _, p := range []string{protocolGraphQLWS, protocolTransportWS} {
-		if slices.Contains(offered, p) {
-			return p
-		}
-	}
-	return ""
 }
 
 // originPatterns turns origins into the library's patterns, escaping the

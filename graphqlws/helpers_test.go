@@ -470,7 +470,7 @@ func (s *testServer) waitSubscribers(t *testing.T, n int) {
 // send publishes a message to the hub's subscribers.
 func (s *testServer) send(t *testing.T, text string) {
 	t.Helper()
-	if _, err := s.Hub.Send("sender", text); err != nil {
+	if _, err := s.Hub.Send(context.Background(), "sender", text); err != nil {
 		t.Fatal(err)
 	}
 }
