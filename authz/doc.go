@@ -51,4 +51,19 @@
 // their resolvers; a mutation or a subscription gets Result.Denials, one
 // per denied response path with the variables' @skip and @include applied,
 // so that it is refused as a whole before any resolver runs.
+//
+// # Wiring into gqlgen
+//
+// One OperationInterceptor extension calls Engine.Authorize with the
+// OperationContext's Doc, Operation and Variables: it calls next when
+// Result.AllowsAll; answers the Denials without calling next for a mutation
+// or a subscription (HTTP: a graphql.OneShot response, so 200 with "data":
+// null; WebSocket: transport.AddSubscriptionError, so the protocol's error
+// message); and for a query wraps the OperationContext's
+// ResolverMiddleware, which gqlgen's generated code calls around every
+// field, plain struct fields included, with Result.Field. The access
+// directives, which gqlgen also runs around the fields returning a
+// directive's type, decide the effective requirement of the field they run
+// on (Policy.FieldRequirement), which makes that harmless.
+// testdata/gqlgen-prototype runs all of it over a real socket.
 package authz

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -41,7 +42,7 @@ func (p *Policy) Matrix() Matrix {
 		if def.Kind != ast.Object && def.Kind != ast.Interface {
 			continue
 		}
-		t := MatrixType{Name: def.Name, Kind: string(def.Kind), Interfaces: def.Interfaces, Fields: []MatrixField{}}
+		t := MatrixType{Name: def.Name, Kind: string(def.Kind), Interfaces: slices.Clone(def.Interfaces), Fields: []MatrixField{}}
 		for _, f := range def.Fields {
 			if strings.HasPrefix(f.Name, "__") {
 				continue

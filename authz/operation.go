@@ -32,8 +32,8 @@ type Plan struct {
 	// reached lists, ascending, the non-public requirements the operation
 	// can reach: when the caller meets them all, nothing is denied.
 	reached []RequirementID
-	// VariableConditions reports whether a @skip or @include of the
-	// operation depends on a variable.
+	// variableConditions: some @skip or @include of the operation depends
+	// on a variable.
 	variableConditions bool
 }
 
