@@ -23,12 +23,13 @@
 // union, an interface, a fragment, an inline fragment or an alias.
 // __typename and introspection are always readable.
 //
-// Unlike Apollo Router, where a directive on a type guards the fields that
-// return the type, a type's directive here guards the fields of the type
-// (the fields returning it carry their own); and unlike gqlgen's generated
-// code, which runs an OBJECT or INTERFACE directive around the fields whose
-// result has that type, and never for a union member. Decide the schema's
-// rules with this package rather than with gqlgen's directive wiring alone.
+// A directive on a type guards the fields of the type, as SPEC.md says; the
+// fields returning the type carry their own. Apollo Router reads a type's
+// directive the other way round, as guarding every field whose result is
+// the type. gqlgen's generated code does the same as Apollo (it runs an
+// OBJECT or INTERFACE directive around the fields returning the type, and
+// for a type reached through a union not at all), so the rules must be
+// decided with this package, not with gqlgen's directive wiring alone.
 //
 // # Pieces
 //
