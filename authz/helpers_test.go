@@ -1,0 +1,80 @@
+package authz_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/authgql/server/auth"
+	"github.com/authgql/server/authz"
+)
+
+// testNow is the clock of every test; tokens are valid until a minute later.
+var testNow = time.Unix(1_700_000_000, 0)
+
+// token returns claims of a valid token granting scopes.
+func token(scopes ...string) *auth.Claims {
+	return &auth.Claims{Subject: "user-1", Scopes: scopes, ValidUntil: testNow.Add(time.Minute)}
+}
+
+// loadSchema loads testdata files and extra SDL with gqlparser, as gqlgen
+// does at start.
+func loadSchema(t testing.TB, files []string, extra ...string) *ast.Schema {
+	t.Helper()
+	var sources []*ast.Source
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, &ast.Source{Name: f, Input: string(b)})
+	}
+	for i, s := range extra {
+		sources = append(sources, &ast.Source{Name: "extra" + string(rune('0'+i)), Input: s})
+	}
+	s, err := gqlparser.LoadSchema(sources...)
+	if err != nil {
+		t.Fatalf("LoadSchema: %v", err)
+	}
+	return s
+}
+
+func mustPolicy(t testing.TB, s *ast.Schema) *authz.Policy {
+	t.Helper()
+	p, err := authz.NewPolicy(s)
+	if err != nil {
+		t.Fatalf("NewPolicy: %v", err)
+	}
+	return p
+}
+
+func mustEngine(t testing.TB, p *authz.Policy, opts authz.Options) *authz.Engine {
+	t.Helper()
+	e, err := authz.NewEngine(p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// mustQuery parses and validates a document, as gqlgen does before the
+// operation pass, and returns its operation named name ("" for the only one).
+func mustQuery(t testing.TB, s *ast.Schema, query, name string) (*ast.QueryDocument, *ast.OperationDefinition) {
+	t.Helper()
+	doc, errs := gqlparser.LoadQuery(s, query)
+	if len(errs) > 0 {
+		t.Fatalf("LoadQuery(%q): %v", query, errs)
+	}
+	op := doc.Operations.ForName(name)
+	if op == nil {
+		t.Fatalf("no operation %q", name)
+	}
+	return doc, op
+}
+
+var demoFiles = []string{"demo.graphqls"}
+var trapFiles = []string{"demo.graphqls", "traps.graphqls"}
