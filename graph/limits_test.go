@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/jwks"
@@ -188,7 +191,7 @@ func TestBodyLimits(t *testing.T) {
 func TestUpgradeRefusals(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{})
-	h := guardUpgrades([]string{"https://app.example"}, 1, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := newHandlerState().guardUpgrades([]string{"https://app.example"}, 1, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		entered <- struct{}{}
 		<-release // the connection stays open
 	}))
@@ -218,5 +221,47 @@ func TestUpgradeRefusals(t *testing.T) {
 	go func() { <-entered }()
 	if rec := upgrade(""); rec.Code != http.StatusOK {
 		t.Errorf("a closed connection did not free its place: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestShutdownEndsUpgrades: Shutdown ends the context of every upgrade
+// being served, with the cause goingAwayConn turns into close 1001, waits
+// until they have returned, and refuses later upgrades with 503.
+func TestShutdownEndsUpgrades(t *testing.T) {
+	entered := make(chan struct{})
+	h := newHandlerState()
+	guard := h.guardUpgrades(nil, 10, nil, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-r.Context().Done()
+		time.Sleep(50 * time.Millisecond) // a close handshake takes a while
+		if cause := context.Cause(r.Context()); !errors.Is(cause, errGoingAway) {
+			t.Errorf("cause = %v; want errGoingAway", cause)
+		}
+	}))
+	upgrade := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "http://api.example/graphql", nil)
+		req.Header.Set("Upgrade", "websocket")
+		rec := httptest.NewRecorder()
+		guard.ServeHTTP(rec, req)
+		return rec
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { upgrade() })
+		<-entered
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if n := h.open.Load(); n != 0 {
+		t.Errorf("Shutdown returned with %d connections open", n)
+	}
+	wg.Wait()
+	rec := upgrade()
+	wantRefused(t, rec, http.StatusServiceUnavailable, CodeShuttingDown)
+	if rec.Header().Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After")
 	}
 }

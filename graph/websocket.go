@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -16,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/metrics"
 )
 
 // The WebSocket subprotocols served on /graphql.
@@ -33,6 +33,9 @@ const (
 
 // CodeSubscriptionTransport refuses a subscription sent over plain HTTP.
 const CodeSubscriptionTransport = "SUBSCRIPTION_NEEDS_WEBSOCKET"
+
+// CodeShuttingDown refuses (503) a WebSocket upgrade after Shutdown.
+const CodeShuttingDown = "SHUTTING_DOWN"
 
 // upgrade is what initConnection needs to know about the upgrade request
 // its connection came from; guardUpgrades puts it in the context.
@@ -77,12 +80,12 @@ func (webSocketSubscriptions) MutateOperationContext(_ context.Context, op *grap
 func websocketTransport(opts Options) transport.Websocket {
 	limit := opts.MaxBodyBytes
 	return transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
+		Implementation: goingAwayImplementation{transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
 			// guardUpgrades has already refused foreign origins; this is the
 			// library's own check, given the same list, as a second line.
 			OriginPatterns: originPatterns(opts.AllowedOrigins),
-		}},
-		InitFunc:              initConnection(opts.Validator),
+		}}},
+		InitFunc:              initConnection(opts.Validator, opts.Metrics),
 		InitTimeout:           opts.WSInitTimeout,
 		KeepAlivePingInterval: opts.WSKeepAlive, // graphql-ws "ka" messages
 		PingPongInterval:      opts.WSKeepAlive, // graphql-transport-ws ping, pong expected
@@ -112,7 +115,7 @@ func websocketTransport(opts Options) transport.Websocket {
 // graphql-transport-ws, whose protocol says so for a refused
 // connection_init, 4401 on graphql-ws; 1013 while no signing key is loaded
 // yet.
-func initConnection(v *auth.Validator) transport.WebsocketInitFunc {
+func initConnection(v *auth.Validator, m *metrics.Metrics) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		up, _ := ctx.Value(upgradeKey{}).(upgrade)
 		credentials, err := initCredentials(payload)
@@ -140,10 +143,13 @@ func initConnection(v *auth.Validator) transport.WebsocketInitFunc {
 		}
 		reason := "Unauthorized"
 		var authErr *auth.Error
+		if errors.As(err, &authErr) {
+			m.RequestRefused(metrics.SurfaceWebSocket, string(authErr.Reason))
+		}
 		switch {
 		case errors.Is(err, errConflictingCredentials):
 			reason += ": conflicting credentials"
-		case errors.As(err, &authErr):
+		case authErr != nil:
 			reason += ": " + string(authErr.Reason)
 		}
 		ctx = transport.WithWebsocketCloseCode(ctx, code)
@@ -184,11 +190,12 @@ func initCredentials(p transport.InitPayload) (string, error) {
 // which an upgrade gets 503; the transport's handler returns only when its
 // connection ends, so counting around it is exact. It also records, for
 // initConnection, the subprotocol the upgrade will negotiate and the
-// upgrade's Authorization header. (The HTTP
+// upgrade's Authorization header, counts open WebSockets in m, and ends
+// the connection's context when Shutdown is called. (The HTTP
 // server's read and write timeouts do not cut subscriptions: net/http
 // clears a connection's deadlines when the WebSocket library hijacks it.)
-func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handler {
-	var open atomic.Int64
+func (h *Handler) guardUpgrades(allowed []string, maxConns int, m *metrics.Metrics, next http.Handler) http.Handler {
+	open := &h.open
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "" {
 			next.ServeHTTP(w, r)
@@ -198,6 +205,11 @@ func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handl
 			writeError(w, http.StatusForbidden, "FORBIDDEN", "WebSocket connections from origin "+origin+" are not allowed")
 			return
 		}
+		if h.closing.Err() != nil {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, CodeShuttingDown, "this server is shutting down; connect again")
+			return
+		}
 		if open.Add(1) > int64(maxConns) {
 			open.Add(-1)
 			w.Header().Set("Retry-After", "5")
@@ -205,7 +217,14 @@ func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handl
 			return
 		}
 		defer open.Add(-1)
-		ctx := context.WithValue(r.Context(), upgradeKey{}, upgrade{
+		closed := m.WebSocketOpened()
+		defer closed()
+		// Shutdown ends the connection's context; goingAwayConn sees why.
+		ctx, cancel := context.WithCancelCause(r.Context())
+		defer cancel(nil)
+		stop := context.AfterFunc(h.closing, func() { cancel(errGoingAway) })
+		defer stop()
+		ctx = context.WithValue(ctx, upgradeKey{}, upgrade{
 			protocol:    negotiatedProtocol(r),
 			credentials: strings.TrimSpace(r.Header.Get("Authorization")),
 		})

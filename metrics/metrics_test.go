@@ -190,9 +190,9 @@ func TestCountersAndJWKS(t *testing.T) {
 	m.TokenCacheHit()
 	m.TokenCacheHit()
 	m.MessagePublished()
-	for range 4 {
-		m.MessageDelivered()
-	}
+	m.MessageDelivered(3)
+	m.MessageDelivered(0)
+	m.MessageDelivered(1)
 	got, _ := scrape(t, m)
 	wantSamples(t, got, map[string]float64{
 		`authgql_jwks_fetches_total{outcome="success"}`:    1,
