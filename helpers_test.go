@@ -66,6 +66,8 @@ func startServer(t testing.TB, env map[string]string) *testServer {
 		"PORT":             "0",
 		"AUTH0_ISSUER_URL": is.URL,
 		"AUTH0_AUDIENCE":   is.Audience,
+		// Nothing balances a test's server: stop at once when it ends.
+		"SHUTDOWN_DRAIN_DELAY": "0",
 	}
 	for k, v := range env {
 		base[k] = v

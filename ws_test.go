@@ -341,7 +341,7 @@ func TestShutdownEndsSubscriptions(t *testing.T) {
 	is := authtest.NewServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ts, done := startRun(t, ctx, map[string]string{"HOST": "127.0.0.1", "PORT": "0", "AUTH0_ISSUER_URL": is.URL, "AUTH0_AUDIENCE": is.Audience})
+	ts, done := startRun(t, ctx, map[string]string{"HOST": "127.0.0.1", "PORT": "0", "AUTH0_ISSUER_URL": is.URL, "AUTH0_AUDIENCE": is.Audience, "SHUTDOWN_DRAIN_DELAY": "0"})
 	ts.Issuer = is
 	ts.waitReady(t)
 	c, _, err := dialWS(t, ts, false, nil)
