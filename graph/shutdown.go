@@ -72,6 +72,10 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 // without looking at the context at all; so a connection accepted here
 // closes itself, 1001, as soon as its request context ends with
 // errGoingAway, and any close gqlgen sends from then on becomes 1001 too.
+// And gqlgen sends "complete" for each operation its context ended, which
+// can reach the client before the close frame: a graphql-ws client then
+// takes the subscription as finished and does not subscribe again after
+// reconnecting. So from then on nothing but the close frame is sent.
 type goingAwayImplementation struct {
 	transport.CoderWebsocketImplementation
 }
@@ -103,6 +107,17 @@ var (
 )
 
 func (c *goingAwayConn) goingAway() bool { return errors.Is(context.Cause(c.ctx), errGoingAway) }
+
+// WriteJSON sends a protocol message, unless the server is going away:
+// then the message (an operation's complete or error, as its context
+// ended) is dropped, and the close frame is the last thing the client
+// reads.
+func (c *goingAwayConn) WriteJSON(v any) error {
+	if c.goingAway() {
+		return nil
+	}
+	return c.WebsocketConn.WriteJSON(v)
+}
 
 func (c *goingAwayConn) WriteClose(code int, reason string) error {
 	if c.goingAway() && code == transport.WebsocketCloseNormalClosure {
