@@ -29,6 +29,21 @@ type health struct {
 // drain makes /readyz answer 503 from now on.
 func (h *health) drain() { h.draining.Store(true) }
 
+// closeWhileDraining asks, once draining, that each connection be closed
+// after its response ("Connection: close", RFC 9112 section 9.6), so that
+// clients and load balancers open their next connection elsewhere.
+// Closing idle keep-alive connections at once instead
+// (http.Server.SetKeepAlivesEnabled) races with a client that is sending
+// a request on one, which then fails.
+func (h *health) closeWhileDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.draining.Load() && r.Header.Get("Upgrade") == "" {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (h *health) live(w http.ResponseWriter, _ *http.Request) {
 	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

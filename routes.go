@@ -37,11 +37,12 @@ func newServer(logger *slog.Logger, cfg config, v *auth.Validator, gql http.Hand
 	})
 	// Outermost, the request ID: every response carries it, 404s, panics
 	// and WebSocket upgrades included, and every line logged with the
-	// request's context has it. Latency is observed inside panic recovery
+	// request's context has it. While draining, connections close after
+	// their response. Latency is observed inside panic recovery
 	// (a panic counts as 500) and outside CORS, which passes the same
 	// *http.Request on: InstrumentHTTP reads the route from the pattern the
 	// mux sets on it.
-	return requestid.Middleware(recoverPanics(logger, m.InstrumentHTTP(c.Handler(mux))))
+	return requestid.Middleware(h.closeWhileDraining(recoverPanics(logger, m.InstrumentHTTP(c.Handler(mux)))))
 }
 
 // routeLabels are the values the route label of request latency may take:

@@ -217,8 +217,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 //  1. /readyz answers 503 at once, and for DrainDelay the server goes on
 //     serving everything, new connections included, so that a load
 //     balancer's health check sees the 503 and sends new requests
-//     elsewhere; keep-alive connections are closed after their next
-//     response, so that they move too;
+//     elsewhere; a keep-alive connection is closed after its next
+//     response (health.closeWhileDraining), so that it moves too;
 //  2. the listener closes and requests in flight finish, within
 //     ShutdownTimeout;
 //  3. live WebSockets are closed with 1001 "server shutting down", so that
@@ -231,7 +231,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // in flight did not finish in time.
 func shutdown(logger *slog.Logger, cfg httpConfig, ready *health, srv *http.Server, gql *graph.Handler) error {
 	ready.drain()
-	srv.SetKeepAlivesEnabled(false)
 	logger.Info("draining: /readyz answers 503", "drain_delay", cfg.DrainDelay)
 	time.Sleep(cfg.DrainDelay)
 
