@@ -40,8 +40,16 @@ type config struct {
 	HTTP     httpConfig          // the listener and the HTTP server
 	Auth     auth.Config         // the validator; Now is never set here
 	JWKS     jwks.Options        // the key set; run sets Logger
-	Graph    graph.Options       // the GraphQL endpoint; run sets Logger, Validator and Hub
-	Messages messages.HubOptions // the message hub
+	Graph    graph.Options       // the GraphQL endpoint; run sets Logger, Validator, Hub and Metrics
+	Messages messages.HubOptions // this instance's message limits, whichever bus carries them
+	// Redis is the message bus shared by several instances; with an empty
+	// URL (REDIS_URL unset) run uses the in-process hub instead. run sets
+	// Hub (from Messages) and Logger.
+	Redis messages.RedisOptions
+
+	// MetricsAddr is where the Prometheus listener binds (METRICS_ADDR,
+	// "host:port"); "" means no metrics at all.
+	MetricsAddr string
 
 	LogLevel slog.Level
 }
@@ -57,7 +65,13 @@ type httpConfig struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
-	ShutdownTimeout   time.Duration
+	// DrainDelay is how long, after SIGTERM, /readyz answers 503 while the
+	// server still serves everything, so that a load balancer's health
+	// check takes the instance out before it stops accepting.
+	DrainDelay time.Duration
+	// ShutdownTimeout bounds, after the drain delay, the wait for requests
+	// in flight and then for WebSockets to close.
+	ShutdownTimeout time.Duration
 }
 
 // The HTTP server's defaults; every other default is its package's.
@@ -70,6 +84,12 @@ const (
 	defaultWriteTimeout      = 30 * time.Second
 	defaultIdleTimeout       = 2 * time.Minute
 	defaultShutdownTimeout   = 10 * time.Second
+	// defaultDrainDelay covers a few health checks of a load balancer
+	// (HAProxy checks every 2 s by default and needs 3 failures with "fall
+	// 3"; Kubernetes probes every 10 s but removes endpoints on SIGTERM
+	// itself). Development mode drains for 0 s: nothing balances it, and
+	// ^C should stop it at once.
+	defaultDrainDelay = 5 * time.Second
 )
 
 // withDotEnv returns a getenv that falls back to the KEY=VALUE lines of path
@@ -137,7 +157,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 			Buffer:         e.int("SUBSCRIBER_BUFFER", messages.DefaultBuffer, 1, 1<<16),
 			MaxSubscribers: e.int("MAX_SUBSCRIBERS", messages.DefaultMaxSubscribers, 1, 1<<24),
 		},
-		LogLevel: e.logLevel("LOG_LEVEL"),
+		Redis: messages.RedisOptions{
+			URL:          e.redisURL("REDIS_URL"),
+			Stream:       e.redisKey("REDIS_STREAM", messages.DefaultStream),
+			StreamMaxLen: int64(e.int("REDIS_STREAM_MAX_LEN", messages.DefaultStreamMaxLen, 1, 1<<30)),
+			DialTimeout:  e.duration("REDIS_DIAL_TIMEOUT", messages.DefaultDialTimeout, 10*time.Millisecond, time.Minute),
+			ReadTimeout:  e.duration("REDIS_READ_TIMEOUT", messages.DefaultReadTimeout, 10*time.Millisecond, time.Minute),
+			WriteTimeout: e.duration("REDIS_WRITE_TIMEOUT", messages.DefaultWriteTimeout, 10*time.Millisecond, time.Minute),
+			SendTimeout:  e.duration("REDIS_SEND_TIMEOUT", messages.DefaultSendTimeout, 10*time.Millisecond, time.Minute),
+			SendRetries:  e.int("REDIS_SEND_RETRIES", 0, 0, 10),
+			PoolSize:     e.int("REDIS_POOL_SIZE", messages.DefaultPoolSize, 2, 10_000),
+		},
+		MetricsAddr: e.hostPort("METRICS_ADDR"),
+		LogLevel:    e.logLevel("LOG_LEVEL"),
 	}
 	c.Graph.AllowedOrigins = c.HTTP.Origins
 	c.Auth.Issuer, c.JWKS.URL = e.issuerURLs()
@@ -160,12 +192,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.Auth.Audience = devmode.DefaultAudience
 		}
 		c.Graph.Introspection = e.bool("GRAPHQL_INTROSPECTION", true)
+		c.HTTP.DrainDelay = e.duration("SHUTDOWN_DRAIN_DELAY", 0, 0, 5*time.Minute)
 	} else {
 		c.HTTP.Host = e.str("HOST", "0.0.0.0")
 		if c.Auth.Audience == "" {
 			e.fail("AUTH0_AUDIENCE", "is required when an issuer is configured (the API identifier, e.g. https://api.example.com)")
 		}
 		c.Graph.Introspection = e.bool("GRAPHQL_INTROSPECTION", false)
+		c.HTTP.DrainDelay = e.duration("SHUTDOWN_DRAIN_DELAY", defaultDrainDelay, 0, 5*time.Minute)
 	}
 	if h := c.HTTP.Host; h != "" && net.ParseIP(strings.Trim(h, "[]")) == nil && !validHostname(h) {
 		e.fail("HOST", "%q is not an IP address or host name", h)
@@ -253,6 +287,52 @@ func (e *env) algorithms(name string) []jwa.SignatureAlgorithm {
 		}
 	}
 	return algs
+}
+
+// redisURL reads the Redis URL, checked by the messages package; its
+// complaints never repeat the URL, which may carry a password.
+func (e *env) redisURL(name string) string {
+	u := e.str(name, "")
+	if u == "" {
+		return ""
+	}
+	if err := (messages.RedisOptions{URL: u}).Validate(); err != nil {
+		for _, l := range strings.Split(err.Error(), "\n") {
+			e.fail(name, "%s", strings.TrimPrefix(l, "messages: "))
+		}
+	}
+	return u
+}
+
+// redisKey reads the name of a Redis key: 1 to 256 printable ASCII
+// characters without spaces, so that it reads the same in redis-cli.
+func (e *env) redisKey(name, def string) string {
+	k := e.str(name, def)
+	if len(k) > 256 || strings.ContainsFunc(k, func(c rune) bool { return c <= ' ' || c > '~' }) {
+		e.fail(name, "%q must be 1 to 256 printable ASCII characters without spaces", k)
+		return def
+	}
+	return k
+}
+
+// hostPort reads an optional "host:port" to listen on: host an IP address,
+// a host name or empty (every interface), port 0 (any free one) to 65535.
+func (e *env) hostPort(name string) string {
+	v := e.str(name, "")
+	if v == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(v)
+	n, perr := strconv.Atoi(port)
+	switch {
+	case err != nil || perr != nil || n < 0 || n > 65535:
+		e.fail(name, "%q is not host:port with a port from 0 to 65535, e.g. 127.0.0.1:9464", v)
+	case host != "" && net.ParseIP(host) == nil && !validHostname(host):
+		e.fail(name, "%q: %q is not an IP address or host name", v, host)
+	default:
+		return v
+	}
+	return ""
 }
 
 // origins reads a comma-separated list of CORS origins. "*" is refused: a

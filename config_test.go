@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authgql/server/messages"
 )
 
 // TestBadConfiguration: each kind of bad configuration stops the server at
@@ -36,6 +38,15 @@ func TestBadConfiguration(t *testing.T) {
 		{"bad duration", with(prod, "READ_TIMEOUT", "forever"), []string{"READ_TIMEOUT: "}},
 		{"bad bool", with(prod, "GRAPHQL_INTROSPECTION", "maybe"), []string{"GRAPHQL_INTROSPECTION: "}},
 		{"refresh bounds", with(with(prod, "JWKS_MIN_REFRESH", "1h"), "JWKS_MAX_REFRESH", "1m"), []string{"JWKS_MAX_REFRESH: "}},
+		{"redis scheme", with(prod, "REDIS_URL", "http://cache.internal:6379"), []string{`REDIS_URL: the Redis URL must start with redis:// or rediss://, not "http:"`}},
+		{"redis query", with(prod, "REDIS_URL", "redis://cache.internal:6379/0?dial_timeout=1s"), []string{"REDIS_URL: the Redis URL must not have query parameters"}},
+		{"redis database", with(prod, "REDIS_URL", "redis://cache.internal/zero"), []string{"REDIS_URL: the Redis URL's path must be empty or a database number"}},
+		{"redis settings", with(with(with(prod, "REDIS_STREAM_MAX_LEN", "0"), "REDIS_POOL_SIZE", "1"), "REDIS_SEND_TIMEOUT", "soon"),
+			[]string{"REDIS_STREAM_MAX_LEN: ", "REDIS_SEND_TIMEOUT: ", "REDIS_POOL_SIZE: "}},
+		{"redis stream name", with(prod, "REDIS_STREAM", "two words"), []string{"REDIS_STREAM: "}},
+		{"metrics address", with(prod, "METRICS_ADDR", "9464"), []string{"METRICS_ADDR: \"9464\" is not host:port"}},
+		{"metrics port", with(prod, "METRICS_ADDR", "127.0.0.1:99999"), []string{"METRICS_ADDR: "}},
+		{"drain delay", with(prod, "SHUTDOWN_DRAIN_DELAY", "-1s"), []string{"SHUTDOWN_DRAIN_DELAY: "}},
 		{"dev mode on a public address", map[string]string{"HOST": "0.0.0.0"}, []string{"HOST: \"0.0.0.0\" is not a loopback address"}},
 		{"several at once", map[string]string{"AUTH0_DOMAIN": "tenant.auth0.com", "PORT": "x", "CLIENT_ORIGIN_URL": "*", "LOG_LEVEL": "loud"},
 			[]string{"AUTH0_AUDIENCE: ", "PORT: ", "CLIENT_ORIGIN_URL: ", "LOG_LEVEL: "}},
@@ -123,5 +134,27 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if cfg.DevMode || cfg.JWKS.URL != "http://127.0.0.1:9999/.well-known/jwks.json" || strings.Join(cfg.HTTP.Origins, ",") != "https://a.example,http://localhost:3000" {
 		t.Errorf("prod config = %+v", cfg)
+	}
+	// Several instances: no Redis and no metrics unless asked; production
+	// drains for a few seconds, development mode stops at once.
+	if cfg.Redis.URL != "" || cfg.MetricsAddr != "" || cfg.HTTP.DrainDelay != defaultDrainDelay || cfg.Redis.StreamMaxLen != messages.DefaultStreamMaxLen ||
+		cfg.Redis.SendTimeout != messages.DefaultSendTimeout || cfg.Redis.SendRetries != 0 || cfg.Redis.Stream != messages.DefaultStream {
+		t.Errorf("prod config = %+v", cfg)
+	}
+	if dev, _ := loadConfig(mapEnv(nil)); dev.HTTP.DrainDelay != 0 {
+		t.Errorf("development mode drains for %s; want 0", dev.HTTP.DrainDelay)
+	}
+}
+
+// TestRedisURLNotEchoed: a REDIS_URL the server refuses is never repeated
+// in the error, since it may carry a password.
+func TestRedisURLNotEchoed(t *testing.T) {
+	for _, u := range []string{"http://user:s3cret@cache:6379", "redis://:s3cret@cache:6379/x", "redis://:s3cret@cache:6379/0?x=1", "redis://:s3cret@[cache"} {
+		_, err := loadConfig(mapEnv(map[string]string{"REDIS_URL": u}))
+		if err == nil || !strings.Contains(err.Error(), "REDIS_URL: ") {
+			t.Errorf("%s: error %v; want one naming REDIS_URL", u, err)
+		} else if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("the error repeats the password: %v", err)
+		}
 	}
 }

@@ -61,21 +61,29 @@ func (b *syncBuffer) String() string {
 func startServer(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
 	is := authtest.NewServer(t)
-	base := map[string]string{
-		"HOST":             "127.0.0.1",
-		"PORT":             "0",
-		"AUTH0_ISSUER_URL": is.URL,
-		"AUTH0_AUDIENCE":   is.Audience,
-	}
-	for k, v := range env {
-		base[k] = v
-	}
+	base := testEnv(is, env)
 	ts := runServer(t, base)
 	ts.Issuer = is
 	if base["AUTH0_ISSUER_URL"] == is.URL {
 		ts.waitReady(t)
 	}
 	return ts
+}
+
+// testEnv is a production-mode environment for is, with env on top.
+func testEnv(is *authtest.Issuer, env map[string]string) map[string]string {
+	base := map[string]string{
+		"HOST":             "127.0.0.1",
+		"PORT":             "0",
+		"AUTH0_ISSUER_URL": is.URL,
+		"AUTH0_AUDIENCE":   is.Audience,
+		// Nothing balances a test's server: stop at once when it ends.
+		"SHUTDOWN_DRAIN_DELAY": "0",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	return base
 }
 
 // runServer calls run with exactly env (no .env file, no process
@@ -125,6 +133,39 @@ func startRun(t testing.TB, ctx context.Context, env map[string]string) (*testSe
 	}
 	t.Fatalf("server did not start listening; stdout: %s\nstderr: %s", ts.Stdout, ts.Stderr)
 	return nil, nil
+}
+
+// startInstances runs n servers sharing one fake issuer (so one token
+// works on all), with env on top of startServer's defaults, and waits
+// until each is ready.
+func startInstances(t testing.TB, n int, env map[string]string) []*testServer {
+	t.Helper()
+	is := authtest.NewServer(t)
+	var out []*testServer
+	for range n {
+		ts := runServer(t, testEnv(is, env))
+		ts.Issuer = is
+		ts.waitReady(t)
+		out = append(out, ts)
+	}
+	return out
+}
+
+// metricsURL returns the base URL of the server's metrics listener
+// ("http://127.0.0.1:PORT", from its "metrics on" line).
+func (ts *testServer) metricsURL(t testing.TB) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for line := range strings.Lines(ts.Stdout.String()) {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "metrics on "); ok {
+				return strings.TrimSuffix(rest, "/metrics")
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no \"metrics on\" line; stdout: %s", ts.Stdout)
+	return ""
 }
 
 func mapEnv(env map[string]string) func(string) string {

@@ -14,29 +14,71 @@ import (
 	"github.com/authgql/server/devmode"
 	"github.com/authgql/server/graph"
 	"github.com/authgql/server/messages"
+	"github.com/authgql/server/metrics"
 	"github.com/authgql/server/playground"
+	"github.com/authgql/server/requestid"
 )
 
-// newServer returns the whole HTTP surface. dev is nil in production mode.
-func newServer(logger *slog.Logger, cfg config, v *auth.Validator, gql http.Handler, dev *devmode.Issuer) http.Handler {
+// newServer returns the whole HTTP surface. dev is nil in production
+// mode, m nil without METRICS_ADDR.
+func newServer(logger *slog.Logger, cfg config, v *auth.Validator, gql http.Handler, dev *devmode.Issuer, m *metrics.Metrics, h *health) http.Handler {
 	mux := http.NewServeMux()
-	addRoutes(mux, logger, cfg, v, gql, dev)
-	// CORS is outermost so that preflight requests, which never carry a
-	// token, are answered before authentication.
+	addRoutes(mux, logger, v, gql, dev, m, h)
+	// CORS is outside authentication so that preflight requests, which
+	// never carry a token, are answered before it.
 	c := cors.New(cors.Options{
 		AllowedOrigins: cfg.HTTP.Origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodHead},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "Apollo-Require-Preflight", "X-Apollo-Operation-Name"},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "Apollo-Require-Preflight", "X-Apollo-Operation-Name", requestid.Header},
+		// What a browser client may read of a response: the request ID to
+		// quote in a bug report, the RFC 6750 challenge, and when to retry.
+		ExposedHeaders: []string{requestid.Header, "WWW-Authenticate", "Retry-After"},
 		MaxAge:         86400, // as the hello-world sample
 	})
-	return recoverPanics(logger, c.Handler(mux))
+	// Outermost, the request ID: every response carries it, 404s, panics
+	// and WebSocket upgrades included, and every line logged with the
+	// request's context has it. While draining, connections close after
+	// their response. Latency is observed inside panic recovery
+	// (a panic counts as 500) and outside CORS, which passes the same
+	// *http.Request on: InstrumentHTTP reads the route from the pattern the
+	// mux sets on it.
+	return requestid.Middleware(h.closeWhileDraining(recoverPanics(logger, m.InstrumentHTTP(c.Handler(mux)))))
+}
+
+// routeLabels are the values the route label of request latency may take:
+// the path of every pattern addRoutes registers, except the catch-alls "/"
+// and "/api/", which only answer 404 and count as "other".
+// TestRouteLabels checks that this list and addRoutes agree.
+func routeLabels() []string {
+	return []string{
+		"/graphql",
+		"/api/public", "/api/private", "/api/private-scoped",
+		"/api/messages/public", "/api/messages/protected", "/api/messages/admin",
+		"/{$}", "/playground/",
+		devmode.JWKSPath, devmode.TokenPath,
+		"/healthz", "/readyz",
+	}
+}
+
+// router is what addRoutes registers routes with: an *http.ServeMux.
+type router interface {
+	Handle(pattern string, handler http.Handler)
 }
 
 // addRoutes maps the entire HTTP surface in one place: every route the
 // server answers is listed here. Refusals are written by one writer per
 // surface: graph (graph/errors.go) for GraphQL bodies, api (api/errors.go)
-// for every other JSON body.
-func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg config, v *auth.Validator, gql http.Handler, dev *devmode.Issuer) {
+// for every other JSON body; refused counts those for an auth reason.
+func addRoutes(mux router, logger *slog.Logger, v *auth.Validator, gql http.Handler, dev *devmode.Issuer, m *metrics.Metrics, h *health) {
+	refused := func(surface metrics.Surface, write func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
+		return func(w http.ResponseWriter, r *http.Request, err error) {
+			var authErr *auth.Error
+			if errors.As(err, &authErr) {
+				m.RequestRefused(surface, string(authErr.Reason))
+			}
+			write(w, r, err)
+		}
+	}
 	authn := func(onError func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
 		return auth.Middleware(v, auth.MiddlewareOptions{OnError: onError, Logger: logger})
 	}
@@ -44,16 +86,17 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg config, v *auth.Vali
 	// GraphQL over HTTP (POST, GET) and WebSocket, body limits included;
 	// the middleware also checks an upgrade request's Authorization header
 	// (see graph/websocket.go for the WebSocket credential policy).
-	mux.Handle("/graphql", authn(graph.WriteError)(gql))
+	mux.Handle("/graphql", authn(refused(metrics.SurfaceGraphQL, graph.WriteError))(gql))
 
 	// The samples' REST routes. Anything but GET and HEAD is refused first
 	// (405), then guarded routes authenticate; public routes skip
 	// authentication, as in the samples, so that a stale token never
 	// breaks them.
-	restAuthn := authn(api.WriteError)
+	restRefused := refused(metrics.SurfaceREST, api.WriteError)
+	restAuthn := authn(restRefused)
 	public := func(body any) http.Handler { return api.GetOnly(api.Reply(body)) }
 	guarded := func(scope string, body any) http.Handler {
-		return api.GetOnly(restAuthn(api.Require(scope, body)))
+		return api.GetOnly(restAuthn(api.Require(scope, body, restRefused)))
 	}
 	mux.Handle("/api/public", public(map[string]string{"message": messages.Public}))
 	mux.Handle("/api/private", guarded("", map[string]string{"message": messages.Private}))
@@ -84,17 +127,9 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg config, v *auth.Vali
 		mux.Handle("GET "+devmode.TokenPath, dev.Token())
 	}
 
-	// Liveness, and readiness for a load balancer.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !v.Ready() {
-			api.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "waiting for the issuer's signing keys"})
-			return
-		}
-		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
+	// Liveness, and readiness for a load balancer (see health).
+	mux.Handle("GET /healthz", http.HandlerFunc(h.live))
+	mux.Handle("GET /readyz", http.HandlerFunc(h.ready))
 
 	// Everything else.
 	mux.Handle("/", http.HandlerFunc(api.NotFound))

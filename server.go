@@ -19,6 +19,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/authgql/server/api"
 	"github.com/authgql/server/auth"
@@ -26,11 +29,16 @@ import (
 	"github.com/authgql/server/graph"
 	"github.com/authgql/server/jwks"
 	"github.com/authgql/server/messages"
+	"github.com/authgql/server/metrics"
+	"github.com/authgql/server/requestid"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts the graceful shutdown; a second one, during
+	// the drain, ends the process at once.
+	context.AfterFunc(ctx, stop)
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -63,7 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return errors.New(strings.Join(lines, "\n"))
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Every line logged with a request's context carries its request_id.
+	logger := slog.New(requestid.NewHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 
 	// Listen before anything else so that a busy port fails at once, and so
 	// that development mode knows its own URL (PORT=0 picks a free port).
@@ -73,6 +82,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer ln.Close()
 	baseURL := "http://" + ln.Addr().String() + "/"
+
+	// Prometheus metrics, served on their own listener (METRICS_ADDR)
+	// only; m is nil without it, and every hook then does nothing.
+	var m *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		if m, err = metrics.New(metrics.Options{Routes: routeLabels(), Logger: logger}); err != nil {
+			return err
+		}
+	}
 
 	var dev *devmode.Issuer
 	if cfg.DevMode {
@@ -86,30 +104,54 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg.Auth.Issuer, cfg.JWKS.URL = dev.URL(), dev.JWKSURL()
 	}
 
-	cfg.JWKS.Logger = logger
+	cfg.JWKS.Logger, cfg.JWKS.Metrics = logger, m
 	keys, err := jwks.New(cfg.JWKS)
 	if err != nil {
 		return err
 	}
+	cfg.Auth.Metrics = m
 	v, err := auth.NewValidator(cfg.Auth, keys)
 	if err != nil {
 		return err
 	}
-	cfg.Graph.Logger, cfg.Graph.Validator, cfg.Graph.Hub = logger, v, messages.NewHub(cfg.Messages)
+	ready := &health{keys: v}
+	cfg.Messages.Observer = busObserver{m: m}
+	var bus messages.Bus
+	if cfg.Redis.URL == "" {
+		bus = messages.NewHub(cfg.Messages)
+	} else {
+		// go-redis logs through a logger of its own, global to the
+		// process; this is the one place it is set.
+		redis.SetLogger(messages.RedisLogger(logger))
+		cfg.Redis.Hub, cfg.Redis.Logger = cfg.Messages, logger
+		rb, err := messages.NewRedisBus(cfg.Redis)
+		if err != nil {
+			return err
+		}
+		bus, ready.redis = rb, rb
+	}
+	defer bus.Close()
+	cfg.Graph.Logger, cfg.Graph.Validator, cfg.Graph.Hub, cfg.Graph.Metrics = logger, v, bus, m
 	gql, err := graph.NewHandler(cfg.Graph)
 	if err != nil {
 		return err
 	}
 
+	var metricsSrv *metrics.Server
+	if m != nil {
+		if metricsSrv, err = metrics.Listen(cfg.MetricsAddr, m.Handler()); err != nil {
+			return err
+		}
+	}
+
 	// Requests' contexts, WebSocket connections' included, derive from
-	// connCtx. Shutdown does not wait for hijacked connections, so
-	// cancelling connCtx afterwards is what ends live subscriptions (close
-	// 1000), letting clients reconnect to another instance.
+	// connCtx, which is cancelled last, after shutdown, to end whatever
+	// is still running.
 	connCtx, endConns := context.WithCancel(context.WithoutCancel(ctx))
 	defer endConns()
 	srv := &http.Server{
 		BaseContext:       func(net.Listener) context.Context { return connCtx },
-		Handler:           newServer(logger, cfg, v, gql, dev),
+		Handler:           newServer(logger, cfg, v, gql, dev, m, ready),
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTP.ReadTimeout,
 		WriteTimeout:      cfg.HTTP.WriteTimeout,
@@ -119,6 +161,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+
+	// The metrics listener outlives the API's shutdown, so that the drain
+	// can be watched; a failure of it is logged and leaves the API serving.
+	metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+	metricsDone := make(chan struct{})
+	defer func() { stopMetrics(); <-metricsDone }()
+	go func() {
+		defer close(metricsDone)
+		if metricsSrv == nil {
+			return
+		}
+		if err := metricsSrv.Serve(metricsCtx); err != nil {
+			logger.Error("metrics listener failed", "err", err)
+		}
+	}()
 
 	// The key cache lives until shutdown; the server is up meanwhile and
 	// answers 503 to token-bearing requests until the first fetch succeeds.
@@ -130,8 +187,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.DevMode {
 		mode = "development"
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "mode", mode, "issuer", cfg.Auth.Issuer, "audience", cfg.Auth.Audience)
+	logger.Info("listening", "addr", ln.Addr().String(), "mode", mode, "issuer", cfg.Auth.Issuer, "audience", cfg.Auth.Audience, "redis", cfg.Redis.URL != "")
 	fmt.Fprintf(stdout, "listening on %s (%s mode)\n", baseURL, mode)
+	if metricsSrv != nil {
+		logger.Info("serving metrics", "addr", metricsSrv.Addr())
+		fmt.Fprintf(stdout, "metrics on http://%s%s\n", metricsSrv.Addr(), metrics.Path)
+	}
 	if dev != nil {
 		tok, err := dev.Mint(dev.Scopes(), devmode.BannerTokenLifetime)
 		if err != nil {
@@ -145,15 +206,71 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
-	// A fresh context: ctx is already done, and shutdown deserves its own
-	// deadline to let requests in flight finish.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	err = shutdown(logger, cfg.HTTP, ready, srv, gql)
 	endConns()
-	if err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if cerr := bus.Close(); cerr != nil {
+		logger.Warn("closing the message bus", "err", cerr)
 	}
-	return nil
+	return err
+}
+
+// shutdown stops serving gracefully (SPEC.md, "Operating several
+// instances"), once the process is told to stop (SIGTERM):
+//
+//  1. /readyz answers 503 at once, and for DrainDelay the server goes on
+//     serving everything, new connections included, so that a load
+//     balancer's health check sees the 503 and sends new requests
+//     elsewhere; a keep-alive connection is closed after its next
+//     response (health.closeWhileDraining), so that it moves too;
+//  2. the listener closes and requests in flight finish, within
+//     ShutdownTimeout;
+//  3. live WebSockets are closed with 1001 "server shutting down", so that
+//     clients reconnect, through the load balancer, to another instance;
+//     their close handshakes get another ShutdownTimeout.
+//
+// The message bus closes after it (run), so that no subscription is
+// completed before its socket is closed: graphql-ws clients resubscribe
+// after a close, not after a complete. It returns an error if requests
+// in flight did not finish in time.
+func shutdown(logger *slog.Logger, cfg httpConfig, ready *health, srv *http.Server, gql *graph.Handler) error {
+	ready.drain()
+	logger.Info("draining: /readyz answers 503", "drain_delay", cfg.DrainDelay)
+	time.Sleep(cfg.DrainDelay)
+
+	logger.Info("shutting down: waiting for requests in flight", "timeout", cfg.ShutdownTimeout)
+	// Fresh contexts: the run's context has ended already.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	if err != nil {
+		err = fmt.Errorf("shutdown: requests in flight did not finish within SHUTDOWN_TIMEOUT (%s): %w", cfg.ShutdownTimeout, err)
+	}
+
+	wsCtx, cancelWS := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancelWS()
+	if wsErr := gql.Shutdown(wsCtx); wsErr != nil {
+		logger.Warn("shutting down: WebSockets still open after SHUTDOWN_TIMEOUT; ending them", "err", wsErr)
+	}
+	return err
+}
+
+// busObserver counts what the message bus does in the server's metrics.
+// Live subscriptions are counted by the GraphQL layer, which knows when a
+// subscription starts and ends.
+type busObserver struct {
+	messages.NopObserver
+	m *metrics.Metrics
+}
+
+func (o busObserver) Published()                { o.m.MessagePublished() }
+func (o busObserver) Delivered(subscribers int) { o.m.MessageDelivered(subscribers) }
+func (o busObserver) RedisError(op string) {
+	switch op {
+	case messages.OpSend:
+		o.m.RedisError(metrics.RedisPublish)
+	case messages.OpRead:
+		o.m.RedisError(metrics.RedisRead)
+	default:
+		o.m.RedisError(metrics.RedisOperation(op))
+	}
 }

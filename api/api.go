@@ -34,12 +34,13 @@ func Reply(body any) http.Handler {
 
 // Require answers 200 with body as JSON once auth.Require(scope) holds for
 // the request (scope "" means any valid token), and refuses through
-// WriteError otherwise. It decides from the claims that authentication put
-// in the context: wrap it in auth.Middleware, with WriteError as OnError.
-func Require(scope string, body any) http.Handler {
+// onError (WriteError, or a wrapper that also counts refusals) otherwise.
+// It decides from the claims that authentication put in the context: wrap
+// it in auth.Middleware, with the same onError as OnError.
+func Require(scope string, body any, onError func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := auth.Require(r.Context(), scope); err != nil {
-			WriteError(w, r, err)
+			onError(w, r, err)
 			return
 		}
 		WriteJSON(w, http.StatusOK, body)

@@ -15,6 +15,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/authgql/server/jwks"
+	"github.com/authgql/server/metrics"
 )
 
 // MaxClockSkew is the most clock difference with the issuer that the
@@ -41,6 +42,7 @@ type Config struct {
 	// the server's default is DefaultCacheSize.
 	CacheSize int
 	Now       func() time.Time // nil means time.Now
+	Metrics   *metrics.Metrics // token cache hits and misses; nil means none
 }
 
 // Validator checks access tokens against one issuer and audience.
@@ -115,7 +117,11 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	}
 	now := v.cfg.Now()
 	if c, ok := v.cache.get(raw, now, v.keys.Has); ok {
+		v.cfg.Metrics.TokenCacheHit()
 		return c, nil
+	}
+	if v.cache != nil {
+		v.cfg.Metrics.TokenCacheMiss()
 	}
 	var kid string
 	payload, err := jws.Verify([]byte(raw), jws.WithCompact(), jws.WithContext(ctx),

@@ -5,9 +5,10 @@
 #   e2e/run.sh                      # every test file
 #   e2e/run.sh apollo.test.mjs      # some files (paths relative to e2e/)
 #
-# Needs node 20+, npm, go, and Debian's chromium at /usr/bin/chromium (or
-# CHROMIUM_PATH); when it is missing and this runs as root with apt-get, it is
-# installed (set E2E_NO_APT=1 to refuse instead).
+# Needs node 20+, npm, go, Debian's chromium at /usr/bin/chromium (or
+# CHROMIUM_PATH), and Debian's redis-server and haproxy for
+# instances.test.mjs; when one is missing and this runs as root with
+# apt-get, it is installed (set E2E_NO_APT=1 to refuse instead).
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -41,6 +42,17 @@ if [ ! -x "$chromium" ]; then
 fi
 export CHROMIUM_PATH=$chromium
 
+# The daemons instances.test.mjs runs; without them it fails, naming the
+# package (AUTHGQL_SKIP_DAEMONS=1 skips it instead).
+for pair in redis-server:/usr/bin/redis-server haproxy:/usr/sbin/haproxy; do
+  pkg=${pair%%:*} path=${pair#*:}
+  if [ ! -x "$path" ] && ! command -v "$pkg" >/dev/null && [ "${E2E_NO_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "e2e: installing Debian's $pkg"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+  fi
+done
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/authgql-e2e.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -51,7 +63,7 @@ export E2E_SERVER_BIN=$work/server
 if [ $# -gt 0 ]; then
   files=("$@")
 else
-  files=(apollo.test.mjs browser.test.mjs)
+  files=(apollo.test.mjs browser.test.mjs instances.test.mjs)
 fi
 
 # One file at a time (each starts its own servers and browser); every test

@@ -2,7 +2,10 @@
 // transports (POST, GET, WebSocket) and limits, the WebSocket
 // authentication (websocket.go: connection_init's credential goes through
 // auth.Validator.Authenticate, as HTTP requests' do), errors.go, where
-// every GraphQL error body is written, and the resolvers.
+// every GraphQL error body is written, shutdown.go, where WebSockets are
+// closed with 1001 when the server stops (Handler.Shutdown), and the
+// resolvers. Options.Metrics counts what happens here: refused
+// connection_inits, denied fields, open WebSockets, live subscriptions.
 //
 // generated.go and model/models_gen.go are generated from schema.graphqls
 // by `go generate ./...` and never edited. resolver.go (the dependencies)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/messages"
+	"github.com/authgql/server/metrics"
 )
 
 // This file is where every GraphQL error body is written: gqlgen's error
@@ -23,11 +24,12 @@ import (
 // other JSON bodies.
 
 // presentError is gqlgen's error presenter. Auth errors get their code and
-// text from auth.Describe; errors that gqlgen and gqlparser build for the
-// client (syntax, validation, limits) pass through; anything else is an
-// internal error: logged, and shown only as a generic message, because
-// gqlgen would otherwise send err.Error() to the client.
-func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
+// text from auth.Describe, and count in m as denied fields; errors that
+// gqlgen and gqlparser build for the client (syntax, validation, limits)
+// pass through; anything else is an internal error: logged, and shown only
+// as a generic message, because gqlgen would otherwise send err.Error() to
+// the client.
+func presentError(logger *slog.Logger, m *metrics.Metrics) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
 		errors.As(err, &gqlErr)
@@ -42,6 +44,7 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		var msgErr *messages.Error
 		switch {
 		case errors.As(err, &authErr):
+			m.FieldDenied(surface(ctx), string(authErr.Reason))
 			r := auth.Describe(authErr)
 			out.Message = r.Description
 			out.Extensions = map[string]any{"code": r.GraphQLCode, "reason": authErr.Reason}
@@ -61,6 +64,15 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return out
 	}
+}
+
+// surface says whether ctx is an operation's over WebSocket (its upgrade
+// request went through guardUpgrades) or over plain HTTP.
+func surface(ctx context.Context) metrics.Surface {
+	if _, ok := ctx.Value(upgradeCredentialsKey{}).(string); ok {
+		return metrics.SurfaceWebSocket
+	}
+	return metrics.SurfaceGraphQL
 }
 
 // recoverPanic keeps a panicking resolver from taking the connection down;

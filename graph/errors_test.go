@@ -21,7 +21,7 @@ import (
 
 func TestPresentError(t *testing.T) {
 	var logs bytes.Buffer
-	present := presentError(slog.New(slog.NewTextHandler(&logs, nil)))
+	present := presentError(slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	ctx := graphql.WithPathContext(context.Background(), graphql.NewPathWithField("scopedMessage"))
 
 	for _, tt := range []struct {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/messages"
+	"github.com/authgql/server/metrics"
 )
 
 // Defaults for the zero values of Options.
@@ -47,9 +48,13 @@ type Options struct {
 	// Validator authenticates the credentials a WebSocket client sends in
 	// connection_init (auth.Validator.Authenticate); required.
 	Validator *auth.Validator
-	// Hub carries sendMessage to messageSent subscribers; nil means a new
-	// one with messages' defaults.
-	Hub *messages.Hub
+	// Hub is the message bus that carries sendMessage to messageSent
+	// subscribers: messages.Hub in process, messages.RedisBus across
+	// instances; nil means a new messages.Hub with its defaults.
+	Hub messages.Bus
+	// Metrics counts WebSocket refusals, denied fields, open WebSockets
+	// and live subscriptions; nil means none.
+	Metrics *metrics.Metrics
 	// AllowedOrigins may open WebSocket connections besides the server's
 	// own origin (CLIENT_ORIGIN_URL).
 	AllowedOrigins []string
@@ -63,8 +68,9 @@ type Options struct {
 // requests are authenticated outside it: wrap it in auth.Middleware, with
 // WriteError as OnError, which puts the claims the directives read in the
 // request context. WebSocket connections authenticate inside it, at
-// connection_init, with Options.Validator (see initConnection).
-func NewHandler(opts Options) (http.Handler, error) {
+// connection_init, with Options.Validator (see initConnection). Call
+// Handler.Shutdown to close its WebSockets when the server stops.
+func NewHandler(opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -88,7 +94,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 	}
 
 	return newHandler(NewExecutableSchema(Config{
-		Resolvers: &Resolver{Hub: opts.Hub, Logger: opts.Logger},
+		Resolvers: &Resolver{Hub: opts.Hub, Logger: opts.Logger, Metrics: opts.Metrics},
 		Directives: DirectiveRoot{
 			Public:   auth.Public,
 			Auth:     auth.Authenticated,
@@ -102,7 +108,7 @@ func Scopes() []string {
 	return auth.SchemaScopes(NewExecutableSchema(Config{}).Schema())
 }
 
-func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error) {
+func newHandler(es graphql.ExecutableSchema, opts Options) (*Handler, error) {
 	if err := auth.CheckSchema(es.Schema()); err != nil {
 		return nil, err
 	}
@@ -111,6 +117,7 @@ func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error)
 	if err != nil {
 		return nil, err
 	}
+	h := &Handler{ws: ws}
 	srv := handler.New(es)
 	srv.AddTransport(transport.Options{AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions}})
 	srv.AddTransport(ws)
@@ -119,7 +126,7 @@ func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
 	srv.SetParserTokenLimit(opts.ParserTokenLimit)
 	srv.SetValidationRulesFn(func() *rules.Rules { return validationRules(opts.Introspection) })
-	srv.SetErrorPresenter(presentError(opts.Logger))
+	srv.SetErrorPresenter(presentError(opts.Logger, opts.Metrics))
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
@@ -129,7 +136,8 @@ func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error)
 	// complexity calculation, which walks the whole operation.
 	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxFields: opts.MaxFields})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
-	return limitBody(opts.MaxBodyBytes)(guardUpgrades(opts.AllowedOrigins, opts.WSConnections, srv)), nil
+	h.next = limitBody(opts.MaxBodyBytes)(h.guardUpgrades(opts.AllowedOrigins, opts.WSConnections, opts.Metrics, srv))
+	return h, nil
 }
 
 // validationRules are gqlparser's defaults with two changes. Its

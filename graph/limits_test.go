@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,9 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/jwks"
+
+	"github.com/authgql/server/graphqlws"
 )
 
 // These tests run the handler NewHandler returns in process, with no token
@@ -188,7 +192,7 @@ func TestBodyLimits(t *testing.T) {
 func TestUpgradeRefusals(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{})
-	h := guardUpgrades([]string{"https://app.example"}, 1, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := (&Handler{}).guardUpgrades([]string{"https://app.example"}, 1, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		entered <- struct{}{}
 		<-release // the connection stays open
 	}))
@@ -218,5 +222,33 @@ func TestUpgradeRefusals(t *testing.T) {
 	go func() { <-entered }()
 	if rec := upgrade(""); rec.Code != http.StatusOK {
 		t.Errorf("a closed connection did not free its place: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestShutdownRefusesUpgrades: once Shutdown has begun (its transport
+// closes live connections with 1001: see graphqlws' and the root
+// package's drain tests), later upgrades are refused with 503 and
+// Retry-After.
+func TestShutdownRefusesUpgrades(t *testing.T) {
+	ws, err := graphqlws.New(graphqlws.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{ws: ws}
+	guard := h.guardUpgrades(nil, 10, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Error("an upgrade reached the transport after Shutdown")
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "http://api.example/graphql", nil)
+	req.Header.Set("Upgrade", "websocket")
+	rec := httptest.NewRecorder()
+	guard.ServeHTTP(rec, req)
+	wantRefused(t, rec, http.StatusServiceUnavailable, CodeShuttingDown)
+	if rec.Header().Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After")
 	}
 }

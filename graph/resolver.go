@@ -10,14 +10,16 @@ import (
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/graph/model"
 	"github.com/authgql/server/messages"
+	"github.com/authgql/server/metrics"
 )
 
 // Resolver is the root resolver and the one place the GraphQL layer gets its
 // dependencies from. This file is not regenerated; the resolvers in
 // schema.resolvers.go stay thin and call the helpers here.
 type Resolver struct {
-	Hub    messages.Bus
-	Logger *slog.Logger
+	Hub     messages.Bus
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics // live subscriptions; nil means none
 }
 
 // fixedMessage is one of the samples' fixed texts as a Message.
@@ -54,13 +56,15 @@ func (r *Resolver) forward(ctx context.Context, sub *messages.Subscription) <-ch
 		expired, stopTimer = t.C, t.Stop
 	}
 	fail := func(err error) {
-		graphqlws.AddSubscriptionError(ctx, presentError(r.Logger)(ctx, err))
+		graphqlws.AddSubscriptionError(ctx, presentError(r.Logger, r.Metrics)(ctx, err))
 	}
 	expire := func() {
 		fail(&auth.Error{Reason: auth.ReasonTokenExpired, Detail: "token expired during the subscription; subscribe again with a fresh token"})
 	}
+	ended := r.Metrics.SubscriptionStarted()
 	go func() {
 		defer close(out)
+		defer ended()
 		defer sub.Close()
 		defer stopTimer()
 		for {

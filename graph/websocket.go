@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/graphqlws"
+	"github.com/authgql/server/metrics"
 )
 
 // Defaults of the WebSocket settings in Options.
@@ -29,6 +29,9 @@ const closeTryAgainLater = 1013
 
 // CodeSubscriptionTransport refuses a subscription sent over plain HTTP.
 const CodeSubscriptionTransport = "SUBSCRIPTION_NEEDS_WEBSOCKET"
+
+// CodeShuttingDown refuses (503) a WebSocket upgrade after Shutdown.
+const CodeShuttingDown = "SHUTTING_DOWN"
 
 // upgradeCredentialsKey carries the upgrade request's Authorization header
 // to initConnection; guardUpgrades puts it in the context.
@@ -68,7 +71,7 @@ func (webSocketSubscriptions) MutateOperationContext(_ context.Context, op *grap
 // connection.
 func websocketTransport(opts Options) (*graphqlws.Transport, error) {
 	return graphqlws.New(graphqlws.Options{
-		Init:              initConnection(opts.Validator),
+		Init:              initConnection(opts.Validator, opts.Metrics),
 		InitTimeout:       opts.WSInitTimeout,
 		KeepAliveInterval: opts.WSKeepAlive,
 		MaxMessageBytes:   opts.MaxBodyBytes,
@@ -98,7 +101,7 @@ func websocketTransport(opts Options) (*graphqlws.Transport, error) {
 // graphql-transport-ws, whose protocol says so for a refused
 // connection_init, 4401 on graphql-ws (graphqlws chooses by protocol);
 // 1013 while no signing key is loaded yet.
-func initConnection(v *auth.Validator) graphqlws.InitFunc {
+func initConnection(v *auth.Validator, m *metrics.Metrics) graphqlws.InitFunc {
 	return func(ctx context.Context, payload map[string]any) (context.Context, error) {
 		upgradeCredentials, _ := ctx.Value(upgradeCredentialsKey{}).(string)
 		credentials, err := initCredentials(payload)
@@ -122,10 +125,13 @@ func initConnection(v *auth.Validator) graphqlws.InitFunc {
 		}
 		reason := "Unauthorized"
 		var authErr *auth.Error
+		if errors.As(err, &authErr) {
+			m.RequestRefused(metrics.SurfaceWebSocket, string(authErr.Reason))
+		}
 		switch {
 		case errors.Is(err, errConflictingCredentials):
 			reason += ": conflicting credentials"
-		case errors.As(err, &authErr):
+		case authErr != nil:
 			reason += ": " + string(authErr.Reason)
 		}
 		refusal.Reason = reason
@@ -165,11 +171,11 @@ func initCredentials(p map[string]any) (string, error) {
 // which an upgrade gets 503; the transport's handler returns only when its
 // connection ends (graphqlws guarantees it, however the connection ends),
 // so counting around it is exact. It also records, for initConnection, the
-// upgrade's Authorization header. (The HTTP
+// upgrade's Authorization header, counts open WebSockets in m, and refuses
+// upgrades once Shutdown has begun. (The HTTP
 // server's read and write timeouts do not cut subscriptions: net/http
 // clears a connection's deadlines when the WebSocket library hijacks it.)
-func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handler {
-	var open atomic.Int64
+func (h *Handler) guardUpgrades(allowed []string, maxConns int, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "" {
 			next.ServeHTTP(w, r)
@@ -179,13 +185,20 @@ func guardUpgrades(allowed []string, maxConns int, next http.Handler) http.Handl
 			writeError(w, http.StatusForbidden, "FORBIDDEN", "WebSocket connections from origin "+origin+" are not allowed")
 			return
 		}
-		if open.Add(1) > int64(maxConns) {
-			open.Add(-1)
+		if h.closing.Load() {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, CodeShuttingDown, "this server is shutting down; connect again")
+			return
+		}
+		if h.open.Add(1) > int64(maxConns) {
+			h.open.Add(-1)
 			w.Header().Set("Retry-After", "5")
 			writeError(w, http.StatusServiceUnavailable, "TOO_MANY_CONNECTIONS", "too many WebSocket connections on this server; try again later")
 			return
 		}
-		defer open.Add(-1)
+		defer h.open.Add(-1)
+		closed := m.WebSocketOpened()
+		defer closed()
 		ctx := context.WithValue(r.Context(), upgradeCredentialsKey{}, strings.TrimSpace(r.Header.Get("Authorization")))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

@@ -16,6 +16,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/authgql/server/metrics"
 )
 
 // Defaults for the zero values of Options.
@@ -48,6 +50,7 @@ type Options struct {
 	Client     *http.Client             // nil means a client with no redirects to other hosts
 	Algorithms []jwa.SignatureAlgorithm // keys whose "alg" is outside this list are skipped; nil means DefaultAlgorithm
 	Logger     *slog.Logger             // nil means discard
+	Metrics    *metrics.Metrics         // fetch outcomes, key count, last success; nil means none
 
 	FetchTimeout time.Duration // per fetch; 0 means DefaultFetchTimeout
 	MaxBytes     int64         // response body cap; 0 means DefaultMaxBytes
@@ -246,6 +249,11 @@ func (c *Cache) startLocked() *fetchCall {
 		c.inflight = call
 		go func() {
 			call.maxAge, call.err = c.load()
+			if call.err != nil {
+				c.opts.Metrics.JWKSFetchFailed()
+			} else {
+				c.opts.Metrics.JWKSFetchSucceeded(len(*c.keys.Load()))
+			}
 			c.mu.Lock()
 			c.inflight = nil
 			c.mu.Unlock()

@@ -572,3 +572,20 @@ func backoff(failures int, lo, hi time.Duration) time.Duration {
 	d = min(d, hi)
 	return d/2 + rand.N(d/2+1)
 }
+
+// RedisLogger adapts logger to go-redis's logging interface, for
+// redis.SetLogger: go-redis otherwise prints with the log package to
+// stderr what it does not return as errors (connection pool trouble, a
+// failed dial of a background reconnection). Each line becomes a warning
+// with the message "redis" and the text as "detail".
+func RedisLogger(logger *slog.Logger) interface {
+	Printf(ctx context.Context, format string, v ...any)
+} {
+	return redisLogger{logger}
+}
+
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, "redis", "detail", fmt.Sprintf(format, v...))
+}

@@ -303,12 +303,13 @@ func (m *Metrics) MessagePublished() {
 	m.published.Inc()
 }
 
-// MessageDelivered counts a message handed to one subscriber.
-func (m *Metrics) MessageDelivered() {
-	if m == nil {
+// MessageDelivered counts one message handed to subscribers local
+// subscribers (a message to n subscribers counts n; 0 counts nothing).
+func (m *Metrics) MessageDelivered(subscribers int) {
+	if m == nil || subscribers <= 0 {
 		return
 	}
-	m.delivered.Inc()
+	m.delivered.Add(float64(subscribers))
 }
 
 // RedisError counts a failed Redis command of the message bus. An

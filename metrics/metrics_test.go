@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authgql/server/metrics"
+	"github.com/authgql/server/metrics/promtest"
 )
 
 // scrape returns the samples of m's exposition as the text format writes
@@ -21,19 +22,7 @@ func scrape(t *testing.T, m *metrics.Metrics) (map[string]float64, string) {
 		t.Fatalf("GET /metrics = %d; want 200\n%s", rec.Code, rec.Body)
 	}
 	text := rec.Body.String()
-	samples := make(map[string]float64)
-	for line := range strings.Lines(text) {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("sample %q: %v", line, err)
-		}
-		samples[line[:i]] = v
-	}
+	samples := promtest.Samples(t, rec.Body.Bytes())
 	return samples, text
 }
 
@@ -190,9 +179,9 @@ func TestCountersAndJWKS(t *testing.T) {
 	m.TokenCacheHit()
 	m.TokenCacheHit()
 	m.MessagePublished()
-	for range 4 {
-		m.MessageDelivered()
-	}
+	m.MessageDelivered(3)
+	m.MessageDelivered(0)
+	m.MessageDelivered(1)
 	got, _ := scrape(t, m)
 	wantSamples(t, got, map[string]float64{
 		`authgql_jwks_fetches_total{outcome="success"}`:    1,

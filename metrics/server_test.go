@@ -95,7 +95,7 @@ func exercise(m *metrics.Metrics) {
 	m.WebSocketOpened()
 	m.SubscriptionStarted()
 	m.MessagePublished()
-	m.MessageDelivered()
+	m.MessageDelivered(1)
 	m.RedisError(metrics.RedisRead)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/public", func(http.ResponseWriter, *http.Request) {})

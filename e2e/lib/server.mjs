@@ -18,8 +18,12 @@ const e2eDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const repoRoot = path.resolve(e2eDir, '..');
 
 // Children still running when this process exits are killed, even when a
-// test failed before its cleanup ran.
+// test failed before its cleanup ran (killOnExit adds one).
 const children = new Set();
+export function killOnExit(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
 process.on('exit', () => {
   for (const child of children) {
     try {
@@ -69,9 +73,11 @@ const PASS_THROUGH = ['PATH', 'HOME', 'TMPDIR', 'LANG'];
 // /nonexistent so that no .env is read. It resolves once the server printed
 // its "listening on" line and /readyz answers 200.
 //
-// It returns { url, wsUrl, origin, stop(), output() }: url ends with "/",
-// wsUrl is the GraphQL WebSocket URL, output() is what the server printed
-// so far (stdout and stderr), for failure messages.
+// It returns { url, wsUrl, origin, port, stop(), kill(signal), exited,
+// output() }: url ends with "/", wsUrl is the GraphQL WebSocket URL,
+// exited resolves to { code, signal } once the process has exited, and
+// output() is what the server printed so far (stdout and stderr), for
+// failure messages.
 export async function startServer(env = {}, { readyTimeoutMs = 20_000 } = {}) {
   const bin = serverBinary();
   const childEnv = {};
@@ -82,6 +88,8 @@ export async function startServer(env = {}, { readyTimeoutMs = 20_000 } = {}) {
     // the server prints the port it got.
     PORT: '0',
     SHUTDOWN_TIMEOUT: '2s',
+    // Nothing balances a lone test server: stop at once on SIGTERM.
+    SHUTDOWN_DRAIN_DELAY: '0',
     LOG_LEVEL: 'warn',
     ...env,
   });
@@ -145,7 +153,10 @@ export async function startServer(env = {}, { readyTimeoutMs = 20_000 } = {}) {
     url,
     wsUrl: url.replace(/^http/, 'ws') + 'graphql',
     origin: url.replace(/\/$/, ''),
+    port: Number(new URL(url).port),
     stop,
+    kill: (signal) => child.kill(signal),
+    exited,
     output: () => output,
   };
 }

@@ -342,6 +342,27 @@ func Scrape(tb testing.TB, url string) []byte {
 	return body
 }
 
+// Samples returns the samples of an exposition in the Prometheus text
+// format as it writes them: "name{label="value",...}" (labels sorted by
+// name) to value. It fails tb on a line it cannot read.
+func Samples(tb testing.TB, exposition []byte) map[string]float64 {
+	tb.Helper()
+	samples := make(map[string]float64)
+	for line := range strings.Lines(string(exposition)) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			tb.Fatalf("promtest: sample %q: %v", line, err)
+		}
+		samples[line[:i]] = v
+	}
+	return samples
+}
+
 // AssertNoExposition fails tb if baseURL (an API listener, "http://host:port")
 // answers GET /metrics with anything but 404, or with a body that looks like
 // a Prometheus exposition: the metrics belong to METRICS_ADDR only.
