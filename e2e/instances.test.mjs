@@ -287,6 +287,9 @@ describe('two instances sharing Redis behind HAProxy', () => {
 
     const exit = await withTimeout(a.exited, 20_000, 'instance a to exit');
     assert.deepEqual(exit, { code: 0, signal: null }, `instance a's exit\n${a.output()}`);
+    // The close frames went out before the process exited, but their
+    // events and the exit's travel on different sockets: wait for them.
+    await until(() => onA.every((s) => s.closes.length >= 1), 5_000, "instance a's subscribers to see the close", () => describeSubs(onA));
     for (const s of onA) {
       assert.deepEqual(s.closes[0], { code: 1001, reason: 'server shutting down' }, `${s.label} closes`);
     }
