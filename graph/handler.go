@@ -4,13 +4,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler"
+	gqlexecutor "github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
@@ -40,6 +41,13 @@ type Options struct {
 	MaxFields        int // fields per operation, aliases and fragment expansions included
 	ParserTokenLimit int // lexer tokens per query document
 	QueryCacheSize   int // parsed documents kept in an LRU cache
+	// MaxErrors caps the errors of one response (validation, execution,
+	// refusals); the rest are summed up in one more, CodeTooManyErrors.
+	// 0 means DefaultMaxErrors.
+	MaxErrors int
+	// CheckOperation, if set, may refuse an operation as a whole before
+	// any resolver runs (see OperationCheck).
+	CheckOperation OperationCheck
 	// MaxBodyBytes caps a request body and a WebSocket message; 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -73,6 +81,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 	setDefault(&opts.MaxFields, DefaultMaxFields)
 	setDefault(&opts.ParserTokenLimit, DefaultParserTokenLimit)
 	setDefault(&opts.QueryCacheSize, DefaultQueryCacheSize)
+	setDefault(&opts.MaxErrors, DefaultMaxErrors)
 	setDefault(&opts.WSInitTimeout, DefaultWSInitTimeout)
 	setDefault(&opts.WSKeepAlive, DefaultWSKeepAlive)
 	setDefault(&opts.MaxBodyBytes, DefaultMaxBodyBytes)
@@ -83,18 +92,23 @@ func NewHandler(opts Options) (http.Handler, error) {
 	if opts.Validator == nil {
 		return nil, errors.New("graph: a validator is required")
 	}
-	if opts.MaxDepth < 0 || opts.MaxComplexity < 0 || opts.MaxFields < 0 || opts.ParserTokenLimit < 0 || opts.MaxBodyBytes < 0 {
+	if opts.MaxDepth < 0 || opts.MaxComplexity < 0 || opts.MaxFields < 0 || opts.ParserTokenLimit < 0 ||
+		opts.MaxBodyBytes < 0 || opts.MaxErrors < 0 || opts.QueryCacheSize < 0 {
 		return nil, errors.New("graph: limits must not be negative")
 	}
 
-	return newHandler(NewExecutableSchema(Config{
+	cfg := Config{
 		Resolvers: &Resolver{Hub: opts.Hub, Logger: opts.Logger},
 		Directives: DirectiveRoot{
 			Public:   auth.Public,
 			Auth:     auth.Authenticated,
 			HasScope: auth.HasScope,
 		},
-	}), opts)
+	}
+	// Complexity functions receive arguments, variables included: with
+	// any, the complexity limit runs per request instead of once per
+	// operation.
+	return newHandler(NewExecutableSchema(cfg), opts, !reflect.ValueOf(cfg.Complexity).IsZero())
 }
 
 // Scopes lists the scopes the schema's @hasScope directives require.
@@ -102,30 +116,58 @@ func Scopes() []string {
 	return auth.SchemaScopes(NewExecutableSchema(Config{}).Schema())
 }
 
-func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error) {
+func newHandler(es graphql.ExecutableSchema, opts Options, complexityReadsVariables bool) (http.Handler, error) {
 	if err := auth.CheckSchema(es.Schema()); err != nil {
 		return nil, err
 	}
 
-	srv := handler.New(es)
-	srv.AddTransport(transport.Options{AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions}})
-	srv.AddTransport(websocketTransport(opts))
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
-	srv.SetParserTokenLimit(opts.ParserTokenLimit)
-	srv.SetValidationRulesFn(func() *rules.Rules { return validationRules(opts.Introspection) })
-	srv.SetErrorPresenter(presentError(opts.Logger))
-	srv.SetRecoverFunc(recoverPanic(opts.Logger))
+	inner := gqlexecutor.New(es)
+	inner.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
+	inner.SetParserTokenLimit(opts.ParserTokenLimit)
+	inner.SetDefaultRulesFn(func() *rules.Rules { return validationRules(opts.Introspection, opts.MaxErrors) })
+	// gqlgen's own switch for FieldsOnCorrectType and ScalarLeafs; the
+	// other rules' suggestions validationRules turns off.
+	inner.SetDisableSuggestion(!opts.Introspection)
+	inner.SetErrorPresenter(presentError(opts.Logger))
+	inner.SetRecoverFunc(recoverPanic(opts.Logger))
 	if opts.Introspection {
-		srv.Use(extension.Introspection{})
+		inner.Use(extension.Introspection{})
 	}
-	srv.Use(webSocketSubscriptions{})
-	// Order matters: the cheap, early-exiting walk runs before gqlgen's
-	// complexity calculation, which walks the whole operation.
-	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxFields: opts.MaxFields})
-	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
-	return limitBody(opts.MaxBodyBytes)(guardUpgrades(opts.AllowedOrigins, opts.WSConnections, srv)), nil
+	exec := newExecutor(inner, es, opts, operationLimits{
+		maxDepth:                 opts.MaxDepth,
+		maxFields:                opts.MaxFields,
+		maxComplexity:            opts.MaxComplexity,
+		complexityReadsVariables: complexityReadsVariables,
+	})
+	srv := &server{
+		exec:      exec,
+		websocket: websocketTransport(opts),
+		post:      postTransport{maxBodyBytes: opts.MaxBodyBytes},
+	}
+	return guardUpgrades(opts.AllowedOrigins, opts.WSConnections, srv), nil
+}
+
+// server routes a request to its transport, each with the one executor.
+type server struct {
+	exec      *executor
+	websocket graphql.Transport
+	post      postTransport
+	get       getTransport
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case s.websocket.Supports(r):
+		// gqlgen's transport reads the operation's start time from the
+		// request's context.
+		s.websocket.Do(w, r.WithContext(graphql.StartOperationTrace(r.Context())), s.exec)
+	case s.post.Supports(r):
+		s.post.Do(w, r, s.exec)
+	case s.get.Supports(r):
+		s.get.Do(w, r, s.exec)
+	default:
+		serveOptions(w, r)
+	}
 }
 
 // validationRules are gqlparser's defaults with two changes. Its
@@ -135,11 +177,28 @@ func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error)
 // enforces the same bound in one linear, early-exiting walk. And with
 // introspection off, __schema and __type are refused at validation (422)
 // instead of failing in their resolvers as internal errors.
-func validationRules(introspection bool) *rules.Rules {
-	r := rules.NewDefaultRules()
-	r.RemoveRule(rules.MaxIntrospectionDepth.Name)
+//
+// With introspection off, the rules that suggest schema names ("Did you
+// mean ...?") run in their variants without suggestions (see sanitize).
+// And every rule shares one count of errors: past maxErrors+1 the rest are
+// dropped as they are found, so that a document of thousands of unknown
+// fields or directives does not build thousands of errors that
+// executor.bound would then cut.
+func validationRules(introspection bool, maxErrors int) *rules.Rules {
+	base := rules.NewDefaultRules()
+	base.RemoveRule(rules.MaxIntrospectionDepth.Name)
 	if !introspection {
-		r.AddRule("IntrospectionDisabled", func(o *core.Events, addError core.AddErrFunc) {
+		for _, r := range []core.Rule{
+			rules.FieldsOnCorrectTypeRuleWithoutSuggestions,
+			rules.KnownArgumentNamesRuleWithoutSuggestions,
+			rules.KnownTypeNamesRuleWithoutSuggestions,
+			rules.ScalarLeafsRuleWithoutSuggestions,
+			rules.ValuesOfCorrectTypeRuleWithoutSuggestions,
+		} {
+			base.RemoveRule(strings.TrimSuffix(r.Name, "WithoutSuggestions"))
+			base.AddRule(r.Name, r.RuleFunc)
+		}
+		base.AddRule("IntrospectionDisabled", func(o *core.Events, addError core.AddErrFunc) {
 			o.OnField(func(_ *core.Walker, f *ast.Field) {
 				if f.Name == "__schema" || f.Name == "__type" {
 					addError(core.Message("introspection is disabled on this server (GRAPHQL_INTROSPECTION)"), core.At(f.Position))
@@ -147,7 +206,18 @@ func validationRules(introspection bool) *rules.Rules {
 			})
 		})
 	}
-	return r
+	found := 0
+	capped := rules.NewRules()
+	for name, rule := range base.GetInner() {
+		capped.AddRule(name, func(o *core.Events, addError core.AddErrFunc) {
+			rule(o, func(opts ...core.ErrorOption) {
+				if found++; found <= maxErrors+1 {
+					addError(opts...)
+				}
+			})
+		})
+	}
+	return capped
 }
 
 func setDefault[T comparable](v *T, def T) {
