@@ -520,6 +520,7 @@ func TestAttackGraphQLLimitsConfigured(t *testing.T) {
 		"GRAPHQL_MAX_DEPTH":  "1",
 		"GRAPHQL_MAX_FIELDS": "3",
 		"GRAPHQL_MAX_TOKENS": "100",
+		"GRAPHQL_MAX_ERRORS": "3",
 		"MAX_BODY_BYTES":     "1024",
 	})
 
@@ -528,6 +529,13 @@ func TestAttackGraphQLLimitsConfigured(t *testing.T) {
 	wantStatus(t, ts.graphQL(t, `{ a: __typename b: __typename c: __typename }`, ""), http.StatusOK)
 	wantGraphQLError(t, ts.graphQL(t, `{ a: __typename b: __typename c: __typename d: __typename }`, ""), statusRequestError, "FIELD_LIMIT_EXCEEDED")
 	wantGraphQLError(t, ts.graphQL(t, "{"+strings.Repeat(" x", 100)+" }", ""), statusRequestError, "GRAPHQL_PARSE_FAILED")
+	r := ts.graphQL(t, "{"+strings.Repeat(" x", 20)+" }", "")
+	wantGraphQLError(t, r, statusRequestError, "GRAPHQL_VALIDATION_FAILED")
+	var errs struct{ Errors []map[string]any }
+	_ = json.Unmarshal(r.Body, &errs)
+	if len(errs.Errors) != 4 || !strings.Contains(string(r.Body), `"TOO_MANY_ERRORS"`) {
+		t.Errorf("20 unknown fields with GRAPHQL_MAX_ERRORS=3: %d errors; want 3 and one TOO_MANY_ERRORS\n%s", len(errs.Errors), r.Body)
+	}
 
 	body := func(n int) string {
 		b := `{"query":"{ __typename }","variables":{"p":"`

@@ -35,6 +35,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"none algorithm", with(prod, "AUTH0_ALGORITHMS", "none"), []string{"AUTH0_ALGORITHMS: "}},
 		{"bad duration", with(prod, "READ_TIMEOUT", "forever"), []string{"READ_TIMEOUT: "}},
 		{"bad bool", with(prod, "GRAPHQL_INTROSPECTION", "maybe"), []string{"GRAPHQL_INTROSPECTION: "}},
+		{"no errors at all", with(prod, "GRAPHQL_MAX_ERRORS", "0"), []string{"GRAPHQL_MAX_ERRORS: "}},
 		{"refresh bounds", with(with(prod, "JWKS_MIN_REFRESH", "1h"), "JWKS_MAX_REFRESH", "1m"), []string{"JWKS_MAX_REFRESH: "}},
 		{"dev mode on a public address", map[string]string{"HOST": "0.0.0.0"}, []string{"HOST: \"0.0.0.0\" is not a loopback address"}},
 		{"several at once", map[string]string{"AUTH0_DOMAIN": "tenant.auth0.com", "PORT": "x", "CLIENT_ORIGIN_URL": "*", "LOG_LEVEL": "loud"},
