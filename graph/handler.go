@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -13,7 +12,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/authgql/server/auth"
@@ -124,7 +122,7 @@ func newHandler(es graphql.ExecutableSchema, opts Options, complexityReadsVariab
 	inner := gqlexecutor.New(es)
 	inner.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
 	inner.SetParserTokenLimit(opts.ParserTokenLimit)
-	inner.SetDefaultRulesFn(func() *rules.Rules { return validationRules(opts.Introspection, opts.MaxErrors) })
+	inner.SetDefaultRulesFn(func() *rules.Rules { return validationRules(opts.Introspection, opts.MaxErrors, opts.MaxFields) })
 	// gqlgen's own switch for FieldsOnCorrectType and ScalarLeafs; the
 	// other rules' suggestions validationRules turns off.
 	inner.SetDisableSuggestion(!opts.Introspection)
@@ -168,56 +166,6 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		serveOptions(w, r)
 	}
-}
-
-// validationRules are gqlparser's defaults with two changes. Its
-// MaxIntrospectionDepth rule walks a fragment again at every spread, so a
-// fragment bomb under __type costs exponential time before any of our
-// limits run (22 levels, a 1 KiB request, took seconds); operationLimits
-// enforces the same bound in one linear, early-exiting walk. And with
-// introspection off, __schema and __type are refused at validation (422)
-// instead of failing in their resolvers as internal errors.
-//
-// With introspection off, the rules that suggest schema names ("Did you
-// mean ...?") run in their variants without suggestions (see sanitize).
-// And every rule shares one count of errors: past maxErrors+1 the rest are
-// dropped as they are found, so that a document of thousands of unknown
-// fields or directives does not build thousands of errors that
-// executor.bound would then cut.
-func validationRules(introspection bool, maxErrors int) *rules.Rules {
-	base := rules.NewDefaultRules()
-	base.RemoveRule(rules.MaxIntrospectionDepth.Name)
-	if !introspection {
-		for _, r := range []core.Rule{
-			rules.FieldsOnCorrectTypeRuleWithoutSuggestions,
-			rules.KnownArgumentNamesRuleWithoutSuggestions,
-			rules.KnownTypeNamesRuleWithoutSuggestions,
-			rules.ScalarLeafsRuleWithoutSuggestions,
-			rules.ValuesOfCorrectTypeRuleWithoutSuggestions,
-		} {
-			base.RemoveRule(strings.TrimSuffix(r.Name, "WithoutSuggestions"))
-			base.AddRule(r.Name, r.RuleFunc)
-		}
-		base.AddRule("IntrospectionDisabled", func(o *core.Events, addError core.AddErrFunc) {
-			o.OnField(func(_ *core.Walker, f *ast.Field) {
-				if f.Name == "__schema" || f.Name == "__type" {
-					addError(core.Message("introspection is disabled on this server (GRAPHQL_INTROSPECTION)"), core.At(f.Position))
-				}
-			})
-		})
-	}
-	found := 0
-	capped := rules.NewRules()
-	for name, rule := range base.GetInner() {
-		capped.AddRule(name, func(o *core.Events, addError core.AddErrFunc) {
-			rule(o, func(opts ...core.ErrorOption) {
-				if found++; found <= maxErrors+1 {
-					addError(opts...)
-				}
-			})
-		})
-	}
-	return capped
 }
 
 func setDefault[T comparable](v *T, def T) {

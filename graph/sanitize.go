@@ -30,6 +30,8 @@ const maxMessageBytes = 300
 //     coercion error keeps only the messages that name nothing
 //     (safeVariableMessage).
 //   - Every message, and every name of a path, is cut at maxMessageBytes.
+//   - A document over the field limit, refused during validation
+//     (validationRules), keeps the limit's code.
 //
 // Locations and paths are kept: they point into the request itself.
 func (x *executor) sanitize(params *graphql.RawParams, op *graphql.OperationContext, errs gqlerror.List) gqlerror.List {
@@ -54,6 +56,11 @@ func (x *executor) sanitize(params *graphql.RawParams, op *graphql.OperationCont
 			e.Message = validationMessage(e, docNames)
 		case op != nil && op.Operation != nil && !safeVariableMessage(e.Message):
 			e.Message = "the value of this variable does not match its type"
+		}
+		if e.Rule == ruleDocumentFields {
+			// One code for the field limit, wherever it is met (gqlgen
+			// gives every validation error its own code).
+			e.Extensions["code"] = CodeFieldLimit
 		}
 		e.Message = truncate(e.Message)
 		for i, p := range e.Path {

@@ -184,10 +184,10 @@ func TestSanitizeEveryKindOfName(t *testing.T) {
 			op := &graphql.OperationContext{}
 			var errs, suggesting gqlerror.List
 			if tt.variables == nil {
-				errs = validator.ValidateWithRules(schema, doc, validationRules(false, DefaultMaxErrors))
-				suggesting = validator.ValidateWithRules(schema, doc, validationRules(true, DefaultMaxErrors))
+				errs = validator.ValidateWithRules(schema, doc, validationRules(false, DefaultMaxErrors, DefaultMaxFields))
+				suggesting = validator.ValidateWithRules(schema, doc, validationRules(true, DefaultMaxErrors, DefaultMaxFields))
 			} else {
-				if errs = validator.ValidateWithRules(schema, doc, validationRules(false, DefaultMaxErrors)); len(errs) > 0 {
+				if errs = validator.ValidateWithRules(schema, doc, validationRules(false, DefaultMaxErrors, DefaultMaxFields)); len(errs) > 0 {
 					t.Fatalf("the document is invalid: %v", errs)
 				}
 				op.Doc, op.Operation = doc, doc.Operations[0]
