@@ -7,9 +7,12 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	gqlexecutor "github.com/99designs/gqlgen/graphql/executor"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	gqllru "github.com/99designs/gqlgen/graphql/handler/lru"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 )
 
 // An OperationCheck may refuse an operation as a whole once it is parsed,
@@ -58,15 +61,35 @@ type executor struct {
 
 var _ graphql.GraphExecutor = (*executor)(nil)
 
-func newExecutor(inner *gqlexecutor.Executor, es graphql.ExecutableSchema, opts Options, limits operationLimits) *executor {
+// newExecutor configures gqlgen's executor for es (query cache, token
+// limit, validation rules, error presenter, introspection) and wraps it.
+// opts has its defaults.
+func newExecutor(es graphql.ExecutableSchema, opts Options, complexityReadsVariables bool) *executor {
+	inner := gqlexecutor.New(es)
+	inner.SetQueryCache(gqllru.New[*ast.QueryDocument](opts.QueryCacheSize))
+	inner.SetParserTokenLimit(opts.ParserTokenLimit)
+	inner.SetDefaultRulesFn(func() *rules.Rules { return validationRules(opts.Introspection, opts.MaxErrors, opts.MaxFields) })
+	// gqlgen's own switch for FieldsOnCorrectType and ScalarLeafs; the
+	// other rules' suggestions validationRules turns off.
+	inner.SetDisableSuggestion(!opts.Introspection)
+	inner.SetErrorPresenter(presentError(opts.Logger))
+	inner.SetRecoverFunc(recoverPanic(opts.Logger))
+	if opts.Introspection {
+		inner.Use(extension.Introspection{})
+	}
 	perOperation, err := lru.New[weak.Pointer[ast.OperationDefinition], *gqlerror.Error](opts.QueryCacheSize)
 	if err != nil {
 		panic(fmt.Sprintf("graph: query cache size %d: %v", opts.QueryCacheSize, err)) // NewHandler validated it
 	}
 	return &executor{
-		inner:         inner,
-		es:            es,
-		limits:        limits,
+		inner: inner,
+		es:    es,
+		limits: operationLimits{
+			maxDepth:                 opts.MaxDepth,
+			maxFields:                opts.MaxFields,
+			maxComplexity:            opts.MaxComplexity,
+			complexityReadsVariables: complexityReadsVariables,
+		},
 		perOperation:  perOperation,
 		maxErrors:     opts.MaxErrors,
 		introspection: opts.Introspection,

@@ -8,11 +8,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	gqlexecutor "github.com/99designs/gqlgen/graphql/executor"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/messages"
@@ -71,22 +66,7 @@ type Options struct {
 // request context. WebSocket connections authenticate inside it, at
 // connection_init, with Options.Validator (see initConnection).
 func NewHandler(opts Options) (http.Handler, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	setDefault(&opts.MaxDepth, DefaultMaxDepth)
-	setDefault(&opts.MaxComplexity, DefaultMaxComplexity)
-	setDefault(&opts.MaxFields, DefaultMaxFields)
-	setDefault(&opts.ParserTokenLimit, DefaultParserTokenLimit)
-	setDefault(&opts.QueryCacheSize, DefaultQueryCacheSize)
-	setDefault(&opts.MaxErrors, DefaultMaxErrors)
-	setDefault(&opts.WSInitTimeout, DefaultWSInitTimeout)
-	setDefault(&opts.WSKeepAlive, DefaultWSKeepAlive)
-	setDefault(&opts.MaxBodyBytes, DefaultMaxBodyBytes)
-	setDefault(&opts.WSConnections, DefaultWSConnections)
-	if opts.Hub == nil {
-		opts.Hub = messages.NewHub(messages.HubOptions{})
-	}
+	opts.setDefaults()
 	if opts.Validator == nil {
 		return nil, errors.New("graph: a validator is required")
 	}
@@ -109,6 +89,26 @@ func NewHandler(opts Options) (http.Handler, error) {
 	return newHandler(NewExecutableSchema(cfg), opts, !reflect.ValueOf(cfg.Complexity).IsZero())
 }
 
+// setDefaults gives zero settings their defaults.
+func (opts *Options) setDefaults() {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&opts.MaxDepth, DefaultMaxDepth)
+	setDefault(&opts.MaxComplexity, DefaultMaxComplexity)
+	setDefault(&opts.MaxFields, DefaultMaxFields)
+	setDefault(&opts.ParserTokenLimit, DefaultParserTokenLimit)
+	setDefault(&opts.QueryCacheSize, DefaultQueryCacheSize)
+	setDefault(&opts.MaxErrors, DefaultMaxErrors)
+	setDefault(&opts.WSInitTimeout, DefaultWSInitTimeout)
+	setDefault(&opts.WSKeepAlive, DefaultWSKeepAlive)
+	setDefault(&opts.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&opts.WSConnections, DefaultWSConnections)
+	if opts.Hub == nil {
+		opts.Hub = messages.NewHub(messages.HubOptions{})
+	}
+}
+
 // Scopes lists the scopes the schema's @hasScope directives require.
 func Scopes() []string {
 	return auth.SchemaScopes(NewExecutableSchema(Config{}).Schema())
@@ -119,26 +119,8 @@ func newHandler(es graphql.ExecutableSchema, opts Options, complexityReadsVariab
 		return nil, err
 	}
 
-	inner := gqlexecutor.New(es)
-	inner.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
-	inner.SetParserTokenLimit(opts.ParserTokenLimit)
-	inner.SetDefaultRulesFn(func() *rules.Rules { return validationRules(opts.Introspection, opts.MaxErrors, opts.MaxFields) })
-	// gqlgen's own switch for FieldsOnCorrectType and ScalarLeafs; the
-	// other rules' suggestions validationRules turns off.
-	inner.SetDisableSuggestion(!opts.Introspection)
-	inner.SetErrorPresenter(presentError(opts.Logger))
-	inner.SetRecoverFunc(recoverPanic(opts.Logger))
-	if opts.Introspection {
-		inner.Use(extension.Introspection{})
-	}
-	exec := newExecutor(inner, es, opts, operationLimits{
-		maxDepth:                 opts.MaxDepth,
-		maxFields:                opts.MaxFields,
-		maxComplexity:            opts.MaxComplexity,
-		complexityReadsVariables: complexityReadsVariables,
-	})
 	srv := &server{
-		exec:      exec,
+		exec:      newExecutor(es, opts, complexityReadsVariables),
 		websocket: websocketTransport(opts),
 		post:      postTransport{maxBodyBytes: opts.MaxBodyBytes},
 	}
