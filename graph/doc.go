@@ -1,8 +1,11 @@
-// Package graph is the GraphQL adapter: the gqlgen handler with its
-// transports (POST, GET, WebSocket) and limits, the WebSocket
-// authentication (websocket.go: connection_init's credential goes through
-// auth.Validator.Authenticate, as HTTP requests' do), errors.go, where
-// every GraphQL error body is written, and the resolvers.
+// Package graph is the GraphQL adapter: the endpoint NewHandler returns,
+// with its transports (http.go: GraphQL over HTTP, POST and GET, our own;
+// websocket.go: gqlgen's WebSocket transport, and the WebSocket
+// authentication, where connection_init's credential goes through
+// auth.Validator.Authenticate as HTTP requests' do), the one executor every
+// transport uses (executor.go: sanitized and bounded errors, the
+// operation limits once per operation, the CheckOperation hook), errors.go,
+// where every GraphQL error body is written, and the resolvers.
 //
 // generated.go and model/models_gen.go are generated from schema.graphqls
 // by `go generate ./...` and never edited. resolver.go (the dependencies)

@@ -59,7 +59,7 @@ type Options struct {
 	WSConnections  int           // open WebSocket connections at most; 0 means DefaultWSConnections
 }
 
-// NewHandler returns the GraphQL endpoint, its body limits included. It
+// NewHandler returns the GraphQL endpoint, its limits included. It
 // refuses a schema that breaks default deny (see auth.CheckSchema). HTTP
 // requests are authenticated outside it: wrap it in auth.Middleware, with
 // WriteError as OnError, which puts the claims the directives read in the
