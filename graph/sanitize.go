@@ -60,7 +60,7 @@ func (x *executor) sanitize(params *graphql.RawParams, op *graphql.OperationCont
 		if e.Rule == ruleDocumentFields {
 			// One code for the field limit, wherever it is met (gqlgen
 			// gives every validation error its own code).
-			e.Extensions["code"] = CodeFieldLimit
+			e.Extensions = map[string]any{"code": CodeFieldLimit}
 		}
 		e.Message = truncate(e.Message)
 		for i, p := range e.Path {
