@@ -147,6 +147,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			MaxComplexity:    e.int("GRAPHQL_MAX_COMPLEXITY", graph.DefaultMaxComplexity, 1, 1_000_000),
 			MaxFields:        e.int("GRAPHQL_MAX_FIELDS", graph.DefaultMaxFields, 1, 1_000_000),
 			ParserTokenLimit: e.int("GRAPHQL_MAX_TOKENS", graph.DefaultParserTokenLimit, 100, 1_000_000),
+			MaxErrors:        e.int("GRAPHQL_MAX_ERRORS", graph.DefaultMaxErrors, 1, 10_000),
 			MaxBodyBytes:     int64(e.int("MAX_BODY_BYTES", graph.DefaultMaxBodyBytes, 1<<10, 64<<20)),
 			WSInitTimeout:    e.duration("WS_INIT_TIMEOUT", graph.DefaultWSInitTimeout, 100*time.Millisecond, 5*time.Minute),
 			WSKeepAlive:      e.duration("WS_KEEPALIVE_INTERVAL", graph.DefaultWSKeepAlive, 100*time.Millisecond, 10*time.Minute),

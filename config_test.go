@@ -37,6 +37,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"none algorithm", with(prod, "AUTH0_ALGORITHMS", "none"), []string{"AUTH0_ALGORITHMS: "}},
 		{"bad duration", with(prod, "READ_TIMEOUT", "forever"), []string{"READ_TIMEOUT: "}},
 		{"bad bool", with(prod, "GRAPHQL_INTROSPECTION", "maybe"), []string{"GRAPHQL_INTROSPECTION: "}},
+		{"no errors at all", with(prod, "GRAPHQL_MAX_ERRORS", "0"), []string{"GRAPHQL_MAX_ERRORS: "}},
 		{"refresh bounds", with(with(prod, "JWKS_MIN_REFRESH", "1h"), "JWKS_MAX_REFRESH", "1m"), []string{"JWKS_MAX_REFRESH: "}},
 		{"redis scheme", with(prod, "REDIS_URL", "http://cache.internal:6379"), []string{`REDIS_URL: the Redis URL must start with redis:// or rediss://, not "http:"`}},
 		{"redis query", with(prod, "REDIS_URL", "redis://cache.internal:6379/0?dial_timeout=1s"), []string{"REDIS_URL: the Redis URL must not have query parameters"}},

@@ -302,6 +302,14 @@ func tokenScope(scopes ...string) []authtest.Option {
 
 // Assertions on responses.
 
+// statusRequestError is the status of a GraphQL request error (a document
+// that does not parse or validate, or is over a limit) for the tests'
+// requests, which send no Accept header and so get application/json:
+// GraphQL over HTTP answers every well-formed request 200 in that media
+// type, the refusal being in the body (errors, no data).
+// TestGraphQLOverHTTPStatus covers application/graphql-response+json.
+const statusRequestError = http.StatusOK
+
 func wantStatus(t *testing.T, r response, want int) {
 	t.Helper()
 	if r.Status != want {

@@ -67,7 +67,7 @@ func TestGraphQLTransports(t *testing.T) {
 		t.Errorf("GET ran a mutation: %d %s", r.Status, r.Body)
 	}
 	r = do(t, http.MethodPost, ts.URL+"graphql", `{"query":"subscription { messageSent { text } }"}`, map[string]string{"Authorization": tok})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "SUBSCRIPTION_NEEDS_WEBSOCKET") {
+	if r.Status != statusRequestError || !strings.Contains(string(r.Body), "SUBSCRIPTION_NEEDS_WEBSOCKET") {
 		t.Errorf("subscription over POST: %d %s", r.Status, r.Body)
 	}
 	r = do(t, http.MethodPost, ts.URL+"graphql", `{"query": <script>`, nil)
@@ -132,7 +132,7 @@ func TestComplexityLimit(t *testing.T) {
 	ts := startServer(t, map[string]string{"GRAPHQL_MAX_COMPLEXITY": "4"})
 	wantStatus(t, ts.graphQL(t, `{ publicMessage { text } }`, ""), http.StatusOK)
 	r := ts.graphQL(t, `{ a: publicMessage { text id } b: publicMessage { text id } }`, "")
-	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantStatus(t, r, statusRequestError)
 	if !strings.Contains(string(r.Body), `"COMPLEXITY_LIMIT_EXCEEDED"`) || strings.Contains(string(r.Body), `"data":{`) {
 		t.Errorf("complexity refusal: %s", r.Body)
 	}

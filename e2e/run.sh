@@ -63,7 +63,7 @@ export E2E_SERVER_BIN=$work/server
 if [ $# -gt 0 ]; then
   files=("$@")
 else
-  files=(apollo.test.mjs browser.test.mjs instances.test.mjs)
+  files=(apollo.test.mjs browser.test.mjs audit.test.mjs instances.test.mjs)
 fi
 
 # One file at a time (each starts its own servers and browser); every test

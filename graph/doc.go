@@ -1,9 +1,12 @@
-// Package graph is the GraphQL adapter: the gqlgen handler with its
-// transports (POST, GET, WebSocket) and limits, the WebSocket
-// authentication (websocket.go: connection_init's credential goes through
-// auth.Validator.Authenticate, as HTTP requests' do), errors.go, where
-// every GraphQL error body is written, shutdown.go, where WebSockets are
-// closed with 1001 when the server stops (Handler.Shutdown), and the
+// Package graph is the GraphQL adapter: the endpoint NewHandler returns,
+// with its transports (http.go: GraphQL over HTTP, POST and GET, our own;
+// websocket.go: the graphqlws transport and the WebSocket authentication,
+// where connection_init's credential goes through
+// auth.Validator.Authenticate as HTTP requests' do), the one executor every
+// transport uses (executor.go: sanitized and bounded errors, the
+// operation limits once per operation, the CheckOperation hook), errors.go,
+// where every GraphQL error body is written, shutdown.go, where WebSockets
+// are closed with 1001 when the server stops (Handler.Shutdown), and the
 // resolvers. Options.Metrics counts what happens here: refused
 // connection_inits, denied fields, open WebSockets, live subscriptions.
 //

@@ -19,9 +19,10 @@ import (
 
 // This file is where every GraphQL error body is written: gqlgen's error
 // presenter and recover func for errors during an operation, and, for
-// requests refused as a whole (authentication, body limits, WebSocket
-// upgrades), WriteError and writeErrors. Package api writes the server's
-// other JSON bodies.
+// requests refused as a whole (authentication, malformed requests, body
+// limits, WebSocket upgrades), WriteError and writeErrors; and
+// writeResponse for every GraphQL response over HTTP. Package api writes
+// the server's other JSON bodies.
 
 // presentError is gqlgen's error presenter. Auth errors get their code and
 // text from auth.Describe, and count in m as denied fields; errors that
@@ -86,29 +87,62 @@ func recoverPanic(logger *slog.Logger) graphql.RecoverFunc {
 
 // WriteError refuses a whole GraphQL request for an auth error (401, 503):
 // an errors-only GraphQL response, never with "data", plus the headers RFC
-// 6750 and RFC 9110 ask for.
-func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
-	r := auth.Describe(err)
-	ext := map[string]any{"code": r.GraphQLCode}
+// 6750 and RFC 9110 ask for, in the media type the request's Accept asks
+// for (application/json when it allows neither).
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	resp := auth.Describe(err)
+	ext := map[string]any{"code": resp.GraphQLCode}
 	var authErr *auth.Error
 	if errors.As(err, &authErr) {
 		ext["reason"] = authErr.Reason
 	}
 	auth.SetHeaders(w.Header(), err)
-	writeErrors(w, r.Status, &gqlerror.Error{Message: r.Description, Extensions: ext})
+	media := negotiate(r)
+	if media == mediaNone {
+		media = mediaJSON
+	}
+	writeErrors(w, resp.Status, media, gqlerror.List{{Message: resp.Description, Extensions: ext}})
 }
 
+// writeError refuses a WebSocket upgrade.
 func writeError(w http.ResponseWriter, status int, code, message string) {
-	writeErrors(w, status, &gqlerror.Error{Message: message, Extensions: map[string]any{"code": code}})
+	writeErrors(w, status, mediaJSON, gqlerror.List{{Message: message, Extensions: map[string]any{"code": code}}})
 }
 
-func writeErrors(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {
-	w.Header().Set("Content-Type", "application/json")
+// writeRequestError refuses a request before GraphQL sees it.
+func writeRequestError(w http.ResponseWriter, media responseMedia, e *RequestError) {
+	writeErrors(w, e.Status, media, gqlerror.List{e.gqlError()})
+}
+
+// writeErrors writes a GraphQL response of errors alone: a request error,
+// for which the GraphQL specification says "data" is not present
+// (section 7.1.2), and GraphQL over HTTP asks for no "data" under
+// application/graphql-response+json.
+func writeErrors(w http.ResponseWriter, status int, media responseMedia, errs gqlerror.List) {
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	// Not graphql.Response: it would add "data":null, and a refused request
-	// has no data at all.
-	_ = json.NewEncoder(w).Encode(struct {
+	writeJSON(w, status, media, struct {
 		Errors gqlerror.List `json:"errors"`
 	}{errs})
+}
+
+// writeResponse writes a GraphQL response that has "data" (null when the
+// operation was refused as a whole before it ran).
+func writeResponse(w http.ResponseWriter, status int, media responseMedia, resp *graphql.Response) {
+	if len(resp.Errors) > 0 {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	writeJSON(w, status, media, resp)
+}
+
+func writeJSON(w http.ResponseWriter, status int, media responseMedia, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only a resolver's value that JSON cannot hold gets here;
+		// gqlgen's marshalers produce none.
+		status = http.StatusInternalServerError
+		b = []byte(`{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
+	}
+	w.Header().Set("Content-Type", media.contentType())
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }

@@ -4,16 +4,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/validator/core"
-	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/messages"
@@ -41,6 +35,13 @@ type Options struct {
 	MaxFields        int // fields per operation, aliases and fragment expansions included
 	ParserTokenLimit int // lexer tokens per query document
 	QueryCacheSize   int // parsed documents kept in an LRU cache
+	// MaxErrors caps the errors of one response (validation, execution,
+	// refusals); the rest are summed up in one more, CodeTooManyErrors.
+	// 0 means DefaultMaxErrors.
+	MaxErrors int
+	// CheckOperation, if set, may refuse an operation as a whole before
+	// any resolver runs (see OperationCheck).
+	CheckOperation OperationCheck
 	// MaxBodyBytes caps a request body and a WebSocket message; 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -63,7 +64,7 @@ type Options struct {
 	WSConnections  int           // open WebSocket connections at most; 0 means DefaultWSConnections
 }
 
-// NewHandler returns the GraphQL endpoint, its body limits included. It
+// NewHandler returns the GraphQL endpoint, its limits included. It
 // refuses a schema that breaks default deny (see auth.CheckSchema). HTTP
 // requests are authenticated outside it: wrap it in auth.Middleware, with
 // WriteError as OnError, which puts the claims the directives read in the
@@ -71,6 +72,31 @@ type Options struct {
 // connection_init, with Options.Validator (see initConnection). Call
 // Handler.Shutdown to close its WebSockets when the server stops.
 func NewHandler(opts Options) (*Handler, error) {
+	opts.setDefaults()
+	if opts.Validator == nil {
+		return nil, errors.New("graph: a validator is required")
+	}
+	if opts.MaxDepth < 0 || opts.MaxComplexity < 0 || opts.MaxFields < 0 || opts.ParserTokenLimit < 0 ||
+		opts.MaxBodyBytes < 0 || opts.MaxErrors < 0 || opts.QueryCacheSize < 0 {
+		return nil, errors.New("graph: limits must not be negative")
+	}
+
+	cfg := Config{
+		Resolvers: &Resolver{Hub: opts.Hub, Logger: opts.Logger, Metrics: opts.Metrics},
+		Directives: DirectiveRoot{
+			Public:   auth.Public,
+			Auth:     auth.Authenticated,
+			HasScope: auth.HasScope,
+		},
+	}
+	// Complexity functions receive arguments, variables included: with
+	// any, the complexity limit runs per request instead of once per
+	// operation.
+	return newHandler(NewExecutableSchema(cfg), opts, !reflect.ValueOf(cfg.Complexity).IsZero())
+}
+
+// setDefaults gives zero settings their defaults.
+func (opts *Options) setDefaults() {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -79,6 +105,7 @@ func NewHandler(opts Options) (*Handler, error) {
 	setDefault(&opts.MaxFields, DefaultMaxFields)
 	setDefault(&opts.ParserTokenLimit, DefaultParserTokenLimit)
 	setDefault(&opts.QueryCacheSize, DefaultQueryCacheSize)
+	setDefault(&opts.MaxErrors, DefaultMaxErrors)
 	setDefault(&opts.WSInitTimeout, DefaultWSInitTimeout)
 	setDefault(&opts.WSKeepAlive, DefaultWSKeepAlive)
 	setDefault(&opts.MaxBodyBytes, DefaultMaxBodyBytes)
@@ -86,21 +113,6 @@ func NewHandler(opts Options) (*Handler, error) {
 	if opts.Hub == nil {
 		opts.Hub = messages.NewHub(messages.HubOptions{})
 	}
-	if opts.Validator == nil {
-		return nil, errors.New("graph: a validator is required")
-	}
-	if opts.MaxDepth < 0 || opts.MaxComplexity < 0 || opts.MaxFields < 0 || opts.ParserTokenLimit < 0 || opts.MaxBodyBytes < 0 {
-		return nil, errors.New("graph: limits must not be negative")
-	}
-
-	return newHandler(NewExecutableSchema(Config{
-		Resolvers: &Resolver{Hub: opts.Hub, Logger: opts.Logger, Metrics: opts.Metrics},
-		Directives: DirectiveRoot{
-			Public:   auth.Public,
-			Auth:     auth.Authenticated,
-			HasScope: auth.HasScope,
-		},
-	}), opts)
 }
 
 // Scopes lists the scopes the schema's @hasScope directives require.
@@ -108,7 +120,7 @@ func Scopes() []string {
 	return auth.SchemaScopes(NewExecutableSchema(Config{}).Schema())
 }
 
-func newHandler(es graphql.ExecutableSchema, opts Options) (*Handler, error) {
+func newHandler(es graphql.ExecutableSchema, opts Options, complexityReadsVariables bool) (*Handler, error) {
 	if err := auth.CheckSchema(es.Schema()); err != nil {
 		return nil, err
 	}
@@ -117,49 +129,35 @@ func newHandler(es graphql.ExecutableSchema, opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{ws: ws}
-	srv := handler.New(es)
-	srv.AddTransport(transport.Options{AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions}})
-	srv.AddTransport(ws)
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
-	srv.SetParserTokenLimit(opts.ParserTokenLimit)
-	srv.SetValidationRulesFn(func() *rules.Rules { return validationRules(opts.Introspection) })
-	srv.SetErrorPresenter(presentError(opts.Logger, opts.Metrics))
-	srv.SetRecoverFunc(recoverPanic(opts.Logger))
-	if opts.Introspection {
-		srv.Use(extension.Introspection{})
+	srv := &server{
+		exec:      newExecutor(es, opts, complexityReadsVariables),
+		websocket: ws,
+		post:      postTransport{maxBodyBytes: opts.MaxBodyBytes},
 	}
-	srv.Use(webSocketSubscriptions{})
-	// Order matters: the cheap, early-exiting walk runs before gqlgen's
-	// complexity calculation, which walks the whole operation.
-	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxFields: opts.MaxFields})
-	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
-	h.next = limitBody(opts.MaxBodyBytes)(h.guardUpgrades(opts.AllowedOrigins, opts.WSConnections, opts.Metrics, srv))
+	h := &Handler{ws: ws}
+	h.next = h.guardUpgrades(opts.AllowedOrigins, opts.WSConnections, opts.Metrics, srv)
 	return h, nil
 }
 
-// validationRules are gqlparser's defaults with two changes. Its
-// MaxIntrospectionDepth rule walks a fragment again at every spread, so a
-// fragment bomb under __type costs exponential time before any of our
-// limits run (22 levels, a 1 KiB request, took seconds); operationLimits
-// enforces the same bound in one linear, early-exiting walk. And with
-// introspection off, __schema and __type are refused at validation (422)
-// instead of failing in their resolvers as internal errors.
-func validationRules(introspection bool) *rules.Rules {
-	r := rules.NewDefaultRules()
-	r.RemoveRule(rules.MaxIntrospectionDepth.Name)
-	if !introspection {
-		r.AddRule("IntrospectionDisabled", func(o *core.Events, addError core.AddErrFunc) {
-			o.OnField(func(_ *core.Walker, f *ast.Field) {
-				if f.Name == "__schema" || f.Name == "__type" {
-					addError(core.Message("introspection is disabled on this server (GRAPHQL_INTROSPECTION)"), core.At(f.Position))
-				}
-			})
-		})
+// server routes a request to its transport, each with the one executor.
+type server struct {
+	exec      *executor
+	websocket graphql.Transport
+	post      postTransport
+	get       getTransport
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case s.websocket.Supports(r):
+		s.websocket.Do(w, r, s.exec)
+	case s.post.Supports(r):
+		s.post.Do(w, r, s.exec)
+	case s.get.Supports(r):
+		s.get.Do(w, r, s.exec)
+	default:
+		serveOptions(w, r)
 	}
-	return r
 }
 
 func setDefault[T comparable](v *T, def T) {

@@ -32,7 +32,7 @@ func TestNewHandlerRefusesUnguardedField(t *testing.T) {
 		Name: "secretMessage", Type: ast.NamedType("Message", nil),
 	})
 	leaky.Query = &query
-	_, err := newHandler(leakySchema{real, &leaky}, Options{Validator: v})
+	_, err := newHandler(leakySchema{real, &leaky}, Options{Validator: v}, false)
 	if err == nil || !strings.Contains(err.Error(), "Query.secretMessage has no access directive") {
 		t.Fatalf("NewHandler = %v; want a refusal naming Query.secretMessage", err)
 	}

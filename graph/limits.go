@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -18,14 +19,16 @@ const (
 	CodeIntrospectionDepth = "INTROSPECTION_DEPTH_EXCEEDED"
 )
 
-// CodeComplexityLimit is gqlgen's code for its complexity limit, which it
-// leaves unregistered (so it answers 200 although its documentation says
-// 422).
+// CodeComplexityLimit refuses an operation over Options.MaxComplexity
+// (gqlgen's code for its own complexity limit).
 const CodeComplexityLimit = "COMPLEXITY_LIMIT_EXCEEDED"
 
-// These codes (the limits, and subscriptions over HTTP) answer 422: the
-// operation was refused as a whole, before execution. (This registers
-// constants in gqlgen's code table once; it holds no state of ours.)
+// gqlgen's WebSocket transport answers an operation refused with one of
+// these codes (the limits, and subscriptions over HTTP) with the
+// protocol's error message, as it does validation errors, instead of a
+// result. (This registers constants in gqlgen's code table once; it
+// holds no state of ours. The HTTP transports are ours and do not read
+// it.)
 func init() {
 	for _, code := range []string{CodeDepthLimit, CodeFieldLimit, CodeIntrospectionDepth, CodeComplexityLimit, CodeSubscriptionTransport} {
 		errcode.RegisterErrorType(code, errcode.KindProtocol)
@@ -41,24 +44,49 @@ const maxIntrospectionListDepth = 3
 
 // operationLimits rejects operations that would cost too much before any
 // resolver runs: too deep, too many fields (aliases included, fragments
-// expanded) or too deeply nested introspection.
+// expanded), too deeply nested introspection, or too complex. The
+// executor runs them after validation and keeps their verdict per
+// operation of a cached document (executor.checkLimits).
 type operationLimits struct {
-	maxDepth  int
-	maxFields int
+	maxDepth      int
+	maxFields     int
+	maxComplexity int
+	// complexityReadsVariables is set when the schema has complexity
+	// functions (Config.Complexity), which receive the fields' arguments,
+	// variables included; complexity is then computed per request.
+	// Without them, gqlgen's complexity is one per field plus its
+	// selection's, a function of the operation alone.
+	complexityReadsVariables bool
 }
 
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = operationLimits{}
-
-func (operationLimits) ExtensionName() string                   { return "OperationLimits" }
-func (operationLimits) Validate(graphql.ExecutableSchema) error { return nil }
-
-func (l operationLimits) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
+// check is the verdict on op that holds for every request running it: the
+// walk, then complexity unless it reads variables. Cheap walk first: it
+// stops at the first limit exceeded, so that gqlgen's complexity
+// calculation, which walks everything, only ever sees an operation of at
+// most maxFields fields.
+func (l operationLimits) check(ctx context.Context, es graphql.ExecutableSchema, op *ast.OperationDefinition) *gqlerror.Error {
 	w := walk{limits: l}
-	w.selections(op.Operation.SelectionSet, 1, 0)
-	return w.err
+	w.selections(op.SelectionSet, 1, 0)
+	if w.err != nil || l.complexityReadsVariables {
+		return w.err
+	}
+	return l.complexity(ctx, es, op, nil)
+}
+
+// complexity refuses op when gqlgen's complexity of it, with vars, is over
+// maxComplexity (what gqlgen's extension.FixedComplexityLimit computes,
+// without its per-request statistics).
+func (l operationLimits) complexity(ctx context.Context, es graphql.ExecutableSchema, op *ast.OperationDefinition, vars map[string]any) *gqlerror.Error {
+	if l.maxComplexity <= 0 {
+		return nil
+	}
+	if c := complexity.Calculate(ctx, es, op, vars); c > l.maxComplexity {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("operation has complexity %d, which exceeds the limit of %d", c, l.maxComplexity),
+			Extensions: map[string]any{"code": CodeComplexityLimit},
+		}
+	}
+	return nil
 }
 
 type walk struct {

@@ -47,10 +47,13 @@ func newTestHandler(t *testing.T, opts Options) http.Handler {
 	return h
 }
 
-// post sends body to h as JSON and returns the response.
+// post sends body to h as JSON, accepting
+// application/graphql-response+json, under which a request refused as a
+// whole is a 4xx (GraphQL over HTTP), and returns the response.
 func post(h http.Handler, body string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/graphql-response+json")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
@@ -86,7 +89,9 @@ func wantServed(t *testing.T, rec *httptest.ResponseRecorder) {
 }
 
 // TestOperationLimits: each limit of Options refuses an operation over it
-// with 422 and its code before anything runs, and lets one at it through.
+// with its code before anything runs (400 under
+// application/graphql-response+json, as a validation error), and lets one
+// at it through.
 func TestOperationLimits(t *testing.T) {
 	defaults := newTestHandler(t, Options{Introspection: true})
 	// { __type { fields { type { ofType ... } } } }: depth n+4.
@@ -103,51 +108,51 @@ func TestOperationLimits(t *testing.T) {
 
 	t.Run("depth", func(t *testing.T) {
 		wantServed(t, postQuery(defaults, ofTypes(DefaultMaxDepth-4)))
-		wantRefused(t, postQuery(defaults, ofTypes(DefaultMaxDepth-3)), http.StatusUnprocessableEntity, CodeDepthLimit)
+		wantRefused(t, postQuery(defaults, ofTypes(DefaultMaxDepth-3)), http.StatusBadRequest, CodeDepthLimit)
 		one := newTestHandler(t, Options{MaxDepth: 1})
 		wantServed(t, postQuery(one, `{ __typename }`))
-		wantRefused(t, postQuery(one, `{ publicMessage { text } }`), http.StatusUnprocessableEntity, CodeDepthLimit)
+		wantRefused(t, postQuery(one, `{ publicMessage { text } }`), http.StatusBadRequest, CodeDepthLimit)
 	})
 	t.Run("fields, aliases and fragments counted", func(t *testing.T) {
 		wantServed(t, postQuery(defaults, aliases(DefaultMaxFields)))
-		wantRefused(t, postQuery(defaults, aliases(DefaultMaxFields+1)), http.StatusUnprocessableEntity, CodeFieldLimit)
+		wantRefused(t, postQuery(defaults, aliases(DefaultMaxFields+1)), http.StatusBadRequest, CodeFieldLimit)
 		// 16 fragments, each spreading the next twice: 65536 fields.
 		bomb := "query { ...F0 }\n"
 		for i := range 16 {
 			bomb += fmt.Sprintf("fragment F%d on Query { ...F%d ...F%d }\n", i, i+1, i+1)
 		}
 		bomb += "fragment F16 on Query { __typename }"
-		wantRefused(t, postQuery(defaults, bomb), http.StatusUnprocessableEntity, CodeFieldLimit)
+		wantRefused(t, postQuery(defaults, bomb), http.StatusBadRequest, CodeFieldLimit)
 		three := newTestHandler(t, Options{MaxFields: 3})
 		wantServed(t, postQuery(three, `{ ...on Query { a: __typename b: __typename } c: __typename }`))
-		wantRefused(t, postQuery(three, `{ ...on Query { a: __typename b: __typename } c: __typename d: __typename }`), http.StatusUnprocessableEntity, CodeFieldLimit)
+		wantRefused(t, postQuery(three, `{ ...on Query { a: __typename b: __typename } c: __typename d: __typename }`), http.StatusBadRequest, CodeFieldLimit)
 	})
 	t.Run("introspection lists", func(t *testing.T) {
 		wantServed(t, postQuery(defaults, `{ __schema { types { fields { type { fields { name } } } } } }`))
 		wantRefused(t, postQuery(defaults, `{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }`),
-			http.StatusUnprocessableEntity, CodeIntrospectionDepth)
+			http.StatusBadRequest, CodeIntrospectionDepth)
 	})
 	t.Run("complexity", func(t *testing.T) {
 		four := newTestHandler(t, Options{MaxComplexity: 4})
 		wantServed(t, postQuery(four, `{ publicMessage { text } }`))
-		wantRefused(t, postQuery(four, `{ a: publicMessage { text id } b: publicMessage { text id } }`), http.StatusUnprocessableEntity, CodeComplexityLimit)
+		wantRefused(t, postQuery(four, `{ a: publicMessage { text id } b: publicMessage { text id } }`), http.StatusBadRequest, CodeComplexityLimit)
 	})
 	t.Run("parser tokens", func(t *testing.T) {
 		hundred := newTestHandler(t, Options{ParserTokenLimit: 100})
 		wantServed(t, postQuery(hundred, "{"+strings.Repeat(" __typename", 90)+" }"))
-		wantRefused(t, postQuery(hundred, "{"+strings.Repeat(" __typename", 100)+" }"), http.StatusUnprocessableEntity, "GRAPHQL_PARSE_FAILED")
+		wantRefused(t, postQuery(hundred, "{"+strings.Repeat(" __typename", 100)+" }"), http.StatusBadRequest, "GRAPHQL_PARSE_FAILED")
 	})
 	t.Run("introspection off", func(t *testing.T) {
 		off := newTestHandler(t, Options{})
 		rec := postQuery(off, `{ __schema { types { name } } }`)
-		wantRefused(t, rec, http.StatusUnprocessableEntity, "GRAPHQL_VALIDATION_FAILED")
+		wantRefused(t, rec, http.StatusBadRequest, "GRAPHQL_VALIDATION_FAILED")
 		if !strings.Contains(rec.Body.String(), "introspection is disabled") {
 			t.Errorf("refusal does not say why: %s", rec.Body)
 		}
 		wantServed(t, postQuery(off, `{ __typename }`))
 	})
 	t.Run("subscription over HTTP", func(t *testing.T) {
-		wantRefused(t, postQuery(defaults, `subscription { messageSent { text } }`), http.StatusUnprocessableEntity, CodeSubscriptionTransport)
+		wantRefused(t, postQuery(defaults, `subscription { messageSent { text } }`), http.StatusBadRequest, CodeSubscriptionTransport)
 	})
 }
 

@@ -7,10 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
-
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/graphqlws"
 	"github.com/authgql/server/metrics"
@@ -27,7 +23,9 @@ const (
 // ready (no signing key loaded yet).
 const closeTryAgainLater = 1013
 
-// CodeSubscriptionTransport refuses a subscription sent over plain HTTP.
+// CodeSubscriptionTransport refuses a subscription sent over plain HTTP
+// (executor.prepare): gqlgen's HTTP transports would answer the first
+// event and end, a working subscription that stops.
 const CodeSubscriptionTransport = "SUBSCRIPTION_NEEDS_WEBSOCKET"
 
 // CodeShuttingDown refuses (503) a WebSocket upgrade after Shutdown.
@@ -40,31 +38,6 @@ type upgradeCredentialsKey struct{}
 // errConflictingCredentials refuses a connection whose connection_init
 // and upgrade request carry two different tokens.
 var errConflictingCredentials = errors.New("graph: connection_init and the upgrade request carry different tokens")
-
-// webSocketSubscriptions refuses subscriptions that arrive over HTTP POST
-// or GET, where gqlgen would answer the first event and end: it would look
-// like a working subscription that stops.
-type webSocketSubscriptions struct{}
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = webSocketSubscriptions{}
-
-func (webSocketSubscriptions) ExtensionName() string                   { return "WebSocketSubscriptions" }
-func (webSocketSubscriptions) Validate(graphql.ExecutableSchema) error { return nil }
-
-func (webSocketSubscriptions) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
-	// The WebSocket transport passes on the upgrade request's headers; an
-	// HTTP request has no Upgrade header.
-	if op.Operation.Operation != ast.Subscription || op.Headers.Get("Upgrade") != "" {
-		return nil
-	}
-	return &gqlerror.Error{
-		Message:    "subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws) at this endpoint",
-		Extensions: map[string]any{"code": CodeSubscriptionTransport},
-	}
-}
 
 // websocketTransport serves subscriptions (and queries and mutations) over
 // both subprotocols (package graphqlws); initConnection authenticates each
