@@ -11,6 +11,7 @@ import (
 
 	"github.com/authgql/server/api"
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/authz"
 	"github.com/authgql/server/devmode"
 	"github.com/authgql/server/graph"
 	"github.com/authgql/server/messages"
@@ -52,15 +53,15 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg config, v *auth.Vali
 	// breaks them.
 	restAuthn := authn(api.WriteError)
 	public := func(body any) http.Handler { return api.GetOnly(api.Reply(body)) }
-	guarded := func(scope string, body any) http.Handler {
-		return api.GetOnly(restAuthn(api.Require(scope, body)))
+	guarded := func(need authz.Requirement, body any) http.Handler {
+		return api.GetOnly(restAuthn(api.Require(need, body)))
 	}
 	mux.Handle("/api/public", public(map[string]string{"message": messages.Public}))
-	mux.Handle("/api/private", guarded("", map[string]string{"message": messages.Private}))
-	mux.Handle("/api/private-scoped", guarded(api.ScopeReadMessages, map[string]string{"message": messages.Scoped}))
+	mux.Handle("/api/private", guarded(authz.Authenticated(), map[string]string{"message": messages.Private}))
+	mux.Handle("/api/private-scoped", guarded(authz.HasScope(api.ScopeReadMessages), map[string]string{"message": messages.Scoped}))
 	mux.Handle("/api/messages/public", public(map[string]string{"text": messages.HelloPublic}))
-	mux.Handle("/api/messages/protected", guarded("", map[string]string{"text": messages.HelloProtected}))
-	mux.Handle("/api/messages/admin", guarded(api.ScopeReadAdminMessages, map[string]string{"text": messages.HelloAdmin}))
+	mux.Handle("/api/messages/protected", guarded(authz.Authenticated(), map[string]string{"text": messages.HelloProtected}))
+	mux.Handle("/api/messages/admin", guarded(authz.HasScope(api.ScopeReadAdminMessages), map[string]string{"text": messages.HelloAdmin}))
 	mux.Handle("/api/", http.HandlerFunc(api.NotFound))
 
 	// The playground: the page at / and /playground/, its assets under

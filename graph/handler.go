@@ -16,6 +16,8 @@ import (
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/authz"
+	"github.com/authgql/server/demo"
 	"github.com/authgql/server/messages"
 )
 
@@ -56,10 +58,14 @@ type Options struct {
 	WSInitTimeout  time.Duration // connection_init must arrive within it; 0 means DefaultWSInitTimeout
 	WSKeepAlive    time.Duration // keep-alive/ping interval; 0 means DefaultWSKeepAlive
 	WSConnections  int           // open WebSocket connections at most; 0 means DefaultWSConnections
+
+	// Authz configures the operation pass (plan cache size, walk bound);
+	// zero values mean authz's defaults.
+	Authz authz.Options
 }
 
 // NewHandler returns the GraphQL endpoint, its body limits included. It
-// refuses a schema that breaks default deny (see auth.CheckSchema). HTTP
+// refuses a schema that breaks default deny (see authz.CheckSchema). HTTP
 // requests are authenticated outside it: wrap it in auth.Middleware, with
 // WriteError as OnError, which puts the claims the directives read in the
 // request context. WebSocket connections authenticate inside it, at
@@ -87,23 +93,19 @@ func NewHandler(opts Options) (http.Handler, error) {
 		return nil, errors.New("graph: limits must not be negative")
 	}
 
+	policy, err := Policy()
+	if err != nil {
+		return nil, err
+	}
 	return newHandler(NewExecutableSchema(Config{
-		Resolvers: &Resolver{Hub: opts.Hub, Logger: opts.Logger},
-		Directives: DirectiveRoot{
-			Public:   auth.Public,
-			Auth:     auth.Authenticated,
-			HasScope: auth.HasScope,
-		},
+		Resolvers:  &Resolver{Hub: opts.Hub, Logger: opts.Logger, Demo: demo.New()},
+		Directives: Directives(policy),
 	}), opts)
 }
 
-// Scopes lists the scopes the schema's @hasScope directives require.
-func Scopes() []string {
-	return auth.SchemaScopes(NewExecutableSchema(Config{}).Schema())
-}
-
 func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error) {
-	if err := auth.CheckSchema(es.Schema()); err != nil {
+	authorization, err := newAuthorization(es, opts) // authz.go
+	if err != nil {
 		return nil, err
 	}
 
@@ -129,6 +131,9 @@ func newHandler(es graphql.ExecutableSchema, opts Options) (http.Handler, error)
 	// complexity calculation, which walks the whole operation.
 	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxFields: opts.MaxFields})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	// After validation and the limits, before any resolver: who may read
+	// what, decided once per operation (authz.go).
+	srv.Use(authorization)
 	return limitBody(opts.MaxBodyBytes)(guardUpgrades(opts.AllowedOrigins, opts.WSConnections, srv)), nil
 }
 
