@@ -73,16 +73,20 @@ func addRoutes(mux *http.ServeMux, logger *slog.Logger, cfg config, v *auth.Vali
 	}
 	if dev != nil {
 		pgOpts.DevTokenURL = devmode.TokenPath
+		pgOpts.DevAuthzURL = devmode.AuthzPath
 	}
 	pg := playground.Handler(pgOpts)
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET /playground/", pg)
 
 	// Development mode only: the embedded issuer's key set
-	// (/.well-known/jwks.json) and fresh tokens (/dev/token).
+	// (/.well-known/jwks.json), fresh tokens (/dev/token), and for the
+	// playground the authorization matrix with the current token's
+	// decisions (/dev/authz).
 	if dev != nil {
 		mux.Handle("GET "+devmode.JWKSPath, dev.JWKS())
 		mux.Handle("GET "+devmode.TokenPath, dev.Token())
+		mux.Handle("GET "+devmode.AuthzPath, restAuthn(dev.Authz()))
 	}
 
 	// Liveness, and readiness for a load balancer.

@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// the schema and the REST routes use.
 		scopes := slices.Concat(policy.Scopes(), api.Scopes())
 		slices.Sort(scopes)
-		if dev, err = devmode.New(baseURL, cfg.Auth.Audience, slices.Compact(scopes)); err != nil {
+		if dev, err = devmode.New(baseURL, cfg.Auth.Audience, slices.Compact(scopes), policy); err != nil {
 			return err
 		}
 		cfg.Auth.Issuer, cfg.JWKS.URL = dev.URL(), dev.JWKSURL()
