@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/authz"
 	"github.com/authgql/server/devmode"
 	"github.com/authgql/server/graph"
 	"github.com/authgql/server/issuer"
@@ -152,11 +153,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 			WSInitTimeout:    e.duration("WS_INIT_TIMEOUT", graph.DefaultWSInitTimeout, 100*time.Millisecond, 5*time.Minute),
 			WSKeepAlive:      e.duration("WS_KEEPALIVE_INTERVAL", graph.DefaultWSKeepAlive, 100*time.Millisecond, 10*time.Minute),
 			WSConnections:    e.int("WS_MAX_CONNECTIONS", graph.DefaultWSConnections, 1, 10_000_000),
+			Authz: authz.Options{
+				PlanCacheSize: e.int("AUTHZ_PLAN_CACHE_SIZE", authz.DefaultPlanCacheSize, 1, 10_000_000),
+			},
 		},
 		Messages: messages.HubOptions{
 			MaxTextLength:  e.int("MESSAGE_MAX_LENGTH", messages.DefaultMaxTextLength, 1, 1<<20),
 			Buffer:         e.int("SUBSCRIBER_BUFFER", messages.DefaultBuffer, 1, 1<<16),
 			MaxSubscribers: e.int("MAX_SUBSCRIBERS", messages.DefaultMaxSubscribers, 1, 1<<24),
+			Deletable:      e.int("DELETABLE_MESSAGES", messages.DefaultDeletable, 1, 1<<24),
 		},
 		Redis: messages.RedisOptions{
 			URL:          e.redisURL("REDIS_URL"),

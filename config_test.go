@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgql/server/authz"
 	"github.com/authgql/server/messages"
 )
 
@@ -48,6 +49,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"metrics address", with(prod, "METRICS_ADDR", "9464"), []string{"METRICS_ADDR: \"9464\" is not host:port"}},
 		{"metrics port", with(prod, "METRICS_ADDR", "127.0.0.1:99999"), []string{"METRICS_ADDR: "}},
 		{"drain delay", with(prod, "SHUTDOWN_DRAIN_DELAY", "-1s"), []string{"SHUTDOWN_DRAIN_DELAY: "}},
+		{"plan cache and deletable messages", with(with(prod, "AUTHZ_PLAN_CACHE_SIZE", "0"), "DELETABLE_MESSAGES", "-1"),
+			[]string{"AUTHZ_PLAN_CACHE_SIZE: ", "DELETABLE_MESSAGES: "}},
 		{"dev mode on a public address", map[string]string{"HOST": "0.0.0.0"}, []string{"HOST: \"0.0.0.0\" is not a loopback address"}},
 		{"several at once", map[string]string{"AUTH0_DOMAIN": "tenant.auth0.com", "PORT": "x", "CLIENT_ORIGIN_URL": "*", "LOG_LEVEL": "loud"},
 			[]string{"AUTH0_AUDIENCE: ", "PORT: ", "CLIENT_ORIGIN_URL: ", "LOG_LEVEL: "}},
@@ -127,6 +130,9 @@ func TestConfigDefaults(t *testing.T) {
 	if !cfg.DevMode || cfg.HTTP.Host != "127.0.0.1" || cfg.HTTP.Port != 8080 || !cfg.Graph.Introspection ||
 		len(cfg.HTTP.Origins) != 1 || cfg.HTTP.Origins[0] != "http://localhost:4040" {
 		t.Errorf("dev defaults = %+v", cfg)
+	}
+	if cfg.Graph.Authz.PlanCacheSize != authz.DefaultPlanCacheSize || cfg.Messages.Deletable != messages.DefaultDeletable {
+		t.Errorf("plan cache %d, deletable %d; want the packages' defaults", cfg.Graph.Authz.PlanCacheSize, cfg.Messages.Deletable)
 	}
 	cfg, err = loadConfig(mapEnv(map[string]string{"AUTH0_ISSUER_URL": "http://127.0.0.1:9999/", "AUTH0_AUDIENCE": "a",
 		"CLIENT_ORIGIN_URL": "https://a.example/, http://localhost:3000"}))

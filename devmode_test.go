@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDevelopmentMode starts the server with nothing configured, as `go run .`
@@ -69,7 +70,7 @@ func TestDevelopmentMode(t *testing.T) {
 
 		r = do(t, http.MethodGet, ts.URL+"dev/token", "", nil)
 		wantStatus(t, r, http.StatusOK)
-		if !strings.Contains(string(r.Body), `"scope":"read:admin-messages read:messages write:messages"`) {
+		if !strings.Contains(string(r.Body), `"scope":"admin delete:messages read:admin-messages read:audit read:messages read:users write:messages"`) {
 			t.Errorf("a token asked for with no scope parameter lacks the API's scopes: %s", r.Body)
 		}
 		r = do(t, http.MethodGet, ts.URL+"dev/token?scope=", "", nil)
@@ -97,9 +98,77 @@ func TestDevelopmentMode(t *testing.T) {
 	t.Run("playground gets the dev token URL", func(t *testing.T) {
 		r := do(t, http.MethodGet, ts.URL, "", nil)
 		wantStatus(t, r, http.StatusOK)
-		if !strings.Contains(string(r.Body), "/dev/token") {
-			t.Errorf("playground page does not know the dev token URL")
+		if !strings.Contains(string(r.Body), "/dev/token") || !strings.Contains(string(r.Body), "/dev/authz") {
+			t.Errorf("playground page does not know the dev token and authz URLs")
 		}
+	})
+
+	t.Run("the matrix with the token's decisions", func(t *testing.T) {
+		type report struct {
+			Token *struct {
+				Sub       string
+				Scopes    []string
+				ExpiresAt time.Time
+			}
+			Types []struct {
+				Name   string
+				Fields []struct {
+					Name        string
+					Requirement struct{ Text string }
+					Allowed     bool
+					Code        string
+				}
+			}
+		}
+		get := func(t *testing.T, authorization string) (report, response) {
+			r := do(t, http.MethodGet, ts.URL+"dev/authz", "", map[string]string{"Authorization": authorization})
+			var rep report
+			if r.Status == http.StatusOK {
+				if err := json.Unmarshal(r.Body, &rep); err != nil {
+					t.Fatalf("%v: %s", err, r.Body)
+				}
+			}
+			return rep, r
+		}
+		decision := func(rep report, typ, field string) string {
+			for _, ty := range rep.Types {
+				for _, f := range ty.Fields {
+					if ty.Name == typ && f.Name == field {
+						if f.Allowed {
+							return f.Requirement.Text + ": readable"
+						}
+						return f.Requirement.Text + ": " + f.Code
+					}
+				}
+			}
+			return "missing"
+		}
+		rep, r := get(t, "")
+		wantStatus(t, r, http.StatusOK)
+		if rep.Token != nil || decision(rep, "Query", "me") != "authenticated: UNAUTHENTICATED" || decision(rep, "Query", "node") != "public: readable" {
+			t.Errorf("anonymous: %s", r.Body)
+		}
+		tok := do(t, http.MethodGet, ts.URL+"dev/token?scope=read:audit", "", nil)
+		var minted struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.Unmarshal(tok.Body, &minted)
+		rep, r = get(t, bearer(minted.AccessToken))
+		wantStatus(t, r, http.StatusOK)
+		if rep.Token == nil || rep.Token.Sub != "dev|developer" || strings.Join(rep.Token.Scopes, " ") != "read:audit" || time.Until(rep.Token.ExpiresAt) < 50*time.Minute {
+			t.Errorf("token = %+v", rep.Token)
+		}
+		for _, want := range [][3]string{
+			{"User", "email", "scopes: read:users OR admin: FORBIDDEN"},
+			{"AuditEntry", "id", "scopes: read:audit AND read:users: FORBIDDEN"},
+			{"User", "name", "authenticated: readable"},
+		} {
+			if got := decision(rep, want[0], want[1]); got != want[2] {
+				t.Errorf("%s.%s: %q; want %q", want[0], want[1], got, want[2])
+			}
+		}
+		_, r = get(t, bearer("not.a.token"))
+		wantStatus(t, r, http.StatusUnauthorized)
 	})
 }
 
@@ -107,7 +176,7 @@ func TestDevelopmentMode(t *testing.T) {
 // with an issuer configured.
 func TestProductionHasNoDevRoutes(t *testing.T) {
 	ts := startServer(t, nil)
-	for _, path := range []string{"dev/token", ".well-known/jwks.json"} {
+	for _, path := range []string{"dev/token", "dev/authz", ".well-known/jwks.json"} {
 		if r := do(t, http.MethodGet, ts.URL+path, "", nil); r.Status != http.StatusNotFound {
 			t.Errorf("GET /%s = %d in production mode; want 404", path, r.Status)
 		}

@@ -221,7 +221,7 @@ func TestRouteLabels(t *testing.T) {
 		var issuer *devmode.Issuer
 		if dev {
 			var err error
-			if issuer, err = devmode.New("http://127.0.0.1:1/", devmode.DefaultAudience, nil); err != nil {
+			if issuer, err = devmode.New("http://127.0.0.1:1/", devmode.DefaultAudience, nil, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

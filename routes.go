@@ -11,6 +11,7 @@ import (
 
 	"github.com/authgql/server/api"
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/authz"
 	"github.com/authgql/server/devmode"
 	"github.com/authgql/server/graph"
 	"github.com/authgql/server/messages"
@@ -55,7 +56,7 @@ func routeLabels() []string {
 		"/api/public", "/api/private", "/api/private-scoped",
 		"/api/messages/public", "/api/messages/protected", "/api/messages/admin",
 		"/{$}", "/playground/",
-		devmode.JWKSPath, devmode.TokenPath,
+		devmode.JWKSPath, devmode.TokenPath, devmode.AuthzPath,
 		"/healthz", "/readyz",
 	}
 }
@@ -95,15 +96,15 @@ func addRoutes(mux router, logger *slog.Logger, v *auth.Validator, gql http.Hand
 	restRefused := refused(metrics.SurfaceREST, api.WriteError)
 	restAuthn := authn(restRefused)
 	public := func(body any) http.Handler { return api.GetOnly(api.Reply(body)) }
-	guarded := func(scope string, body any) http.Handler {
-		return api.GetOnly(restAuthn(api.Require(scope, body, restRefused)))
+	guarded := func(need authz.Requirement, body any) http.Handler {
+		return api.GetOnly(restAuthn(api.Require(need, body, restRefused)))
 	}
 	mux.Handle("/api/public", public(map[string]string{"message": messages.Public}))
-	mux.Handle("/api/private", guarded("", map[string]string{"message": messages.Private}))
-	mux.Handle("/api/private-scoped", guarded(api.ScopeReadMessages, map[string]string{"message": messages.Scoped}))
+	mux.Handle("/api/private", guarded(authz.Authenticated(), map[string]string{"message": messages.Private}))
+	mux.Handle("/api/private-scoped", guarded(authz.HasScope(api.ScopeReadMessages), map[string]string{"message": messages.Scoped}))
 	mux.Handle("/api/messages/public", public(map[string]string{"text": messages.HelloPublic}))
-	mux.Handle("/api/messages/protected", guarded("", map[string]string{"text": messages.HelloProtected}))
-	mux.Handle("/api/messages/admin", guarded(api.ScopeReadAdminMessages, map[string]string{"text": messages.HelloAdmin}))
+	mux.Handle("/api/messages/protected", guarded(authz.Authenticated(), map[string]string{"text": messages.HelloProtected}))
+	mux.Handle("/api/messages/admin", guarded(authz.HasScope(api.ScopeReadAdminMessages), map[string]string{"text": messages.HelloAdmin}))
 	mux.Handle("/api/", http.HandlerFunc(api.NotFound))
 
 	// The playground: the page at / and /playground/, its assets under
@@ -115,16 +116,20 @@ func addRoutes(mux router, logger *slog.Logger, v *auth.Validator, gql http.Hand
 	}
 	if dev != nil {
 		pgOpts.DevTokenURL = devmode.TokenPath
+		pgOpts.DevAuthzURL = devmode.AuthzPath
 	}
 	pg := playground.Handler(pgOpts)
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET /playground/", pg)
 
 	// Development mode only: the embedded issuer's key set
-	// (/.well-known/jwks.json) and fresh tokens (/dev/token).
+	// (/.well-known/jwks.json), fresh tokens (/dev/token), and for the
+	// playground the authorization matrix with the current token's
+	// decisions (/dev/authz).
 	if dev != nil {
 		mux.Handle("GET "+devmode.JWKSPath, dev.JWKS())
 		mux.Handle("GET "+devmode.TokenPath, dev.Token())
+		mux.Handle("GET "+devmode.AuthzPath, restAuthn(dev.Authz()))
 	}
 
 	// Liveness, and readiness for a load balancer (see health).

@@ -13,6 +13,14 @@ if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- graph/ go.mo
   exit 1
 fi
 
+echo "== AUTHZ.md is up to date"
+go run . -print-authz > AUTHZ.md
+if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- AUTHZ.md; then
+  git --no-pager diff -- AUTHZ.md
+  echo "AUTHZ.md is stale: run 'go run . -print-authz > AUTHZ.md' and commit the result" >&2
+  exit 1
+fi
+
 echo "== gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './*/node_modules/*'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi

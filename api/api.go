@@ -7,13 +7,14 @@
 // at the root mounts the handlers.
 //
 // Everything answers JSON, errors, 404 and 405 included. Access is decided
-// by auth.Require, the same check the GraphQL directives use.
+// by authz.Require, with the one rule (authz.Decide) GraphQL fields are
+// decided by.
 package api
 
 import (
 	"net/http"
 
-	"github.com/authgql/server/auth"
+	"github.com/authgql/server/authz"
 )
 
 // Scopes the routes require.
@@ -32,14 +33,15 @@ func Reply(body any) http.Handler {
 	})
 }
 
-// Require answers 200 with body as JSON once auth.Require(scope) holds for
-// the request (scope "" means any valid token), and refuses through
-// onError (WriteError, or a wrapper that also counts refusals) otherwise.
+// Require answers 200 with body as JSON once the request meets need
+// (authz.Require), and refuses through onError (WriteError, or a wrapper
+// that also counts refusals) otherwise: 401 without a token, 403
+// insufficient_scope with RFC 6750's scope attribute without the scopes.
 // It decides from the claims that authentication put in the context: wrap
 // it in auth.Middleware, with the same onError as OnError.
-func Require(scope string, body any, onError func(http.ResponseWriter, *http.Request, error)) http.Handler {
+func Require(need authz.Requirement, body any, onError func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := auth.Require(r.Context(), scope); err != nil {
+		if err := authz.Require(r.Context(), need); err != nil {
 			onError(w, r, err)
 			return
 		}

@@ -24,7 +24,7 @@ func TestWriteError(t *testing.T) {
 		header     map[string]string
 	}{
 		{"auth error on a hello-world route", "/api/messages/admin", func(w http.ResponseWriter, r *http.Request) {
-			api.WriteError(w, r, &auth.Error{Reason: auth.ReasonInsufficientScope, Scope: "read:x"})
+			api.WriteError(w, r, &auth.Error{Reason: auth.ReasonInsufficientScope, RequiredScopes: [][]string{{"read:x"}}})
 		}, 403, map[string]string{"code": "insufficient_scope", "description": `You don't have access to this resource: it requires the scope "read:x"`, "message": "Permission denied"},
 			map[string]string{"WWW-Authenticate": `Bearer error="insufficient_scope", scope="read:x"`}},
 		{"auth error elsewhere", "/api/private", func(w http.ResponseWriter, r *http.Request) {

@@ -23,14 +23,14 @@
 //     (Auth0 RBAC) an array of strings.
 //
 // Claims are built only from the verified payload. The transports put them
-// in the context, where FromContext finds them; Require and the
-// @public/@auth/@hasScope directives, together in directive.go, decide from
-// there, for GraphQL fields and REST routes alike. A scope matches a whole
-// element of "scope" or "permissions", never a substring. CheckSchema
-// (schema.go) refuses a schema with an unguarded root field.
+// in the context, where FromContext finds them. Who may read what is not
+// decided here but in package authz, from the claims (Claims.HasScope: a
+// scope matches a whole element of "scope" or "permissions", never a
+// substring), for GraphQL fields and REST routes alike.
 //
-// Every failure is an *Error with a Reason; Describe (errors.go) maps each
-// Reason to its HTTP status, WWW-Authenticate challenge, GraphQL error code
-// and client-safe text, in one table. A library's error text is kept for logs
-// and never shown to clients.
+// Every failure, of a token or of an authorization decision, is an *Error
+// with a Reason; Describe (errors.go) maps each Reason to its HTTP status,
+// WWW-Authenticate challenge, GraphQL error code and client-safe text, in
+// one table. A library's error text is kept for logs and never shown to
+// clients.
 package auth

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -30,26 +31,49 @@ var (
 	ErrInvalidToken = errors.New("auth: invalid token")
 )
 
-// Error is an authorization failure. Its Reason decides everything a client
-// sees; Err is the underlying cause, for logs only.
+// Error is an authentication or authorization failure, the one error type
+// of both: token validation returns it, and so does package authz's
+// decision (authz.Decide) for a field or a route. Its Reason decides
+// everything a client sees; Err is the underlying cause, for logs only.
 type Error struct {
 	Reason Reason
-	Scope  string // the missing scope, with ReasonInsufficientScope
-	Detail string // client-safe description overriding the table's, or ""
-	Err    error  // the cause; never shown to clients
+	// RequiredScopes, with ReasonInsufficientScope, is what would have
+	// granted access, as Apollo Router's @requiresScopes states it: an OR
+	// of ANDs, granted when every scope of one inner list is. GraphQL
+	// errors carry it as extensions.requiredScopes; a single inner list is
+	// also RFC 6750's scope attribute (Scope). Treat it as read-only: one
+	// error value may be shared by many fields.
+	RequiredScopes [][]string
+	Detail         string // client-safe description overriding the table's, or ""
+	Err            error  // the cause; never shown to clients
 
 	RetryAfter time.Duration // with ReasonUnavailable: when to try again
 }
 
 func (e *Error) Error() string {
 	msg := "auth: " + string(e.Reason)
-	if e.Scope != "" {
-		msg += " (" + e.Scope + ")"
+	if len(e.RequiredScopes) > 0 {
+		sets := make([]string, len(e.RequiredScopes))
+		for i, all := range e.RequiredScopes {
+			sets[i] = strings.Join(all, " AND ")
+		}
+		msg += " (needs " + strings.Join(sets, " OR ") + ")"
 	}
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
 	return msg
+}
+
+// Scope returns the value of RFC 6750's scope attribute (section 3) for a
+// refusal with ReasonInsufficientScope: the scopes the resource needs,
+// space-separated. Only a single AND set can be said that way, so it is ""
+// when RequiredScopes offers alternatives, or nothing.
+func (e *Error) Scope() string {
+	if e.Reason != ReasonInsufficientScope || len(e.RequiredScopes) != 1 {
+		return ""
+	}
+	return strings.Join(e.RequiredScopes[0], " ")
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -99,8 +123,8 @@ func Describe(err error) Response {
 	}
 	if e.Detail != "" {
 		r.Description = e.Detail
-	} else if e.Reason == ReasonInsufficientScope && e.Scope != "" {
-		r.Description = fmt.Sprintf("You don't have access to this resource: it requires the scope %q", e.Scope)
+	} else if scope := e.Scope(); scope != "" {
+		r.Description = fmt.Sprintf("You don't have access to this resource: it requires the scope %q", scope)
 	}
 	return r
 }
@@ -119,8 +143,10 @@ func SetHeaders(h http.Header, err error) {
 		if r.Challenge != "" {
 			v += ` error="` + r.Challenge + `"`
 		}
-		if e.Reason == ReasonInsufficientScope && e.Scope != "" {
-			v += `, scope="` + e.Scope + `"`
+		if scope := e.Scope(); scope != "" {
+			// Scopes are RFC 6749 scope-tokens (authz.CheckSchema refuses
+			// others), which never need escaping in a quoted-string.
+			v += `, scope="` + scope + `"`
 		}
 		h.Set("WWW-Authenticate", v)
 	case http.StatusServiceUnavailable:

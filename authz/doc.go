@@ -34,14 +34,18 @@
 // # Pieces
 //
 // Decide is the one rule: a Requirement against the caller's claims and
-// the clock gives nil or an *Error (UNAUTHENTICATED without a token or with
-// an expired one, FORBIDDEN with the scope sets that would grant it).
+// the clock gives nil or an *auth.Error (UNAUTHENTICATED without a token
+// or with an expired one, FORBIDDEN with RequiredScopes, the scope sets
+// that would grant it). Everything that says yes or no calls it: the
+// operation pass, the directives and Require for REST routes
+// (directive.go).
 //
 // NewPolicy checks a schema (CheckSchema: default deny on root fields, well
 // formed scopes, no directive on root types; every problem at once) and
 // compiles the requirement of every field into interned ids with an O(1)
-// lookup. Policy.Matrix lists them for review (AUTHZ.md) and for the
-// playground.
+// lookup. Policy.Matrix lists them for review (AUTHZ.md, server
+// -print-authz) and for the playground; Policy.Scopes lists every scope
+// the schema uses.
 //
 // Engine runs the operation pass. Its Plan of an operation (cached per
 // parsed document) holds the distinct requirements the operation can
@@ -55,16 +59,16 @@
 //
 // # Wiring into gqlgen
 //
-// One OperationInterceptor extension calls Engine.Authorize with the
-// OperationContext's Doc, Operation and Variables: it calls next when
-// Result.AllowsAll; answers the Denials without calling next for a mutation
-// or a subscription (HTTP: a graphql.OneShot response, so 200 with "data":
-// null; WebSocket: transport.AddSubscriptionError, so the protocol's error
-// message); and for a query wraps the OperationContext's
+// Package graph (graph/authz.go) does it. One OperationInterceptor
+// extension calls Engine.Authorize with the OperationContext's Doc,
+// Operation and Variables: it calls next when Result.AllowsAll; answers
+// the Denials without calling next for a mutation or a subscription (HTTP:
+// a graphql.OneShot response, so 200 with "data": null; WebSocket: the
+// protocol's error message); and for a query wraps the OperationContext's
 // ResolverMiddleware, which gqlgen's generated code calls around every
-// field, plain struct fields included, with Result.Field. The access
-// directives, which gqlgen also runs around the fields returning a
-// directive's type, decide the effective requirement of the field they run
-// on (Policy.FieldRequirement), which makes that harmless.
-// testdata/gqlgen-prototype runs all of it over a real socket.
+// field but __typename, plain struct fields included, with Result.Field.
+// The access directives (Policy.Directives), which gqlgen also runs around
+// the fields returning a directive's type, decide the effective
+// requirement of the field they run on, which makes that harmless, and
+// decide at the operation's start time, as the pass does.
 package authz

@@ -95,10 +95,10 @@ func TestMatrixJSON(t *testing.T) {
 		}
 		for _, f := range ty.Fields {
 			if f.Name == "email" {
-				if f.Requirement.Kind != "scopes" || f.Requirement.Text != "scopes: admin OR read:users" {
+				if f.Requirement.Kind != "scopes" || f.Requirement.Text != "scopes: read:users OR admin" {
 					t.Errorf("User.email requirement = %+v", f.Requirement)
 				}
-				if diff := cmp.Diff([][]string{{"admin"}, {"read:users"}}, f.Requirement.Scopes); diff != "" {
+				if diff := cmp.Diff([][]string{{"read:users"}, {"admin"}}, f.Requirement.Scopes); diff != "" {
 					t.Errorf("User.email scopes (-want +got):\n%s", diff)
 				}
 				return

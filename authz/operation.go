@@ -144,7 +144,7 @@ func (r Result) Denials() []Denial { return r.denials }
 
 // Field decides one resolved field instance of a query, in O(1): the field
 // named field of the concrete object type typeName (gqlgen's
-// FieldContext.Object and Field.Name). It returns nil or the *Error to
+// FieldContext.Object and Field.Name). It returns nil or the *auth.Error to
 // report at the field's path, in place of running its resolver. __typename
 // and introspection are always allowed. The error values are shared by
 // every instance of the same requirement; treat them as read-only.
@@ -169,7 +169,7 @@ type Denial struct {
 	Path ast.Path
 	// Position is where the first selection of Path is in the document.
 	Position *ast.Position
-	// Err is the *Error to report: for FORBIDDEN, its RequiredScopes grant
+	// Err is the *auth.Error to report: for FORBIDDEN, its RequiredScopes grant
 	// every field denied at Path (several concrete types can meet there).
 	Err error
 }

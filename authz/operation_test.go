@@ -23,14 +23,14 @@ import (
 // the reason, and the requirement with a FORBIDDEN one.
 func describe(t *testing.T, err error) string {
 	t.Helper()
-	var e *authz.Error
+	var e *auth.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v (%T) is not an *authz.Error", err, err)
+		t.Fatalf("error %v (%T) is not an *auth.Error", err, err)
 	}
-	if e.Reason() == auth.ReasonInsufficientScope {
-		return fmt.Sprintf("%s (%s)", e.Reason(), e.Requirement())
+	if e.Reason == auth.ReasonInsufficientScope {
+		return fmt.Sprintf("%s (%s)", e.Reason, authz.RequiresScopes(e.RequiredScopes))
 	}
-	return string(e.Reason())
+	return string(e.Reason)
 }
 
 // deniedFields asks res about every field instance the operation can
@@ -87,7 +87,7 @@ func TestQueryFields(t *testing.T) {
 		{name: "type directive through a named fragment",
 			query:  `query { search(text: "a") { ...U } } fragment U on User { name email }`,
 			claims: token(),
-			want:   []string{"User.email: " + forbidden("scopes: admin OR read:users")}},
+			want:   []string{"User.email: " + forbidden("scopes: read:users OR admin")}},
 		{name: "type directive through a field returning the type",
 			query:  `{ publicMessage { sender { id } } }`,
 			claims: nil,
@@ -149,13 +149,13 @@ func TestQueryFields(t *testing.T) {
 			want: []string{
 				"Vault.code: " + forbidden("scopes: secret"),
 				"Vault.label: " + forbidden("scopes: secret"),
-				"Vault.level: " + forbidden("scopes: level2 AND secret"),
+				"Vault.level: " + forbidden("scopes: secret AND level2"),
 			}},
 		{name: "interface field directive on the implementation",
 			files:  trapFiles,
 			query:  `{ secrets { code ... on Vault { level } } }`,
 			claims: token("secret"),
-			want:   []string{"Vault.level: " + forbidden("scopes: level2 AND secret")}},
+			want:   []string{"Vault.level: " + forbidden("scopes: secret AND level2")}},
 	}
 	engines := map[string]*authz.Engine{}
 	for _, tt := range tests {
@@ -195,7 +195,7 @@ func TestMutationAndSubscriptionDenials(t *testing.T) {
 		{name: "allowed root, denied nested field",
 			query:  `mutation { sendMessage(text: "hi") { id sender { name email } } }`,
 			claims: token("write:messages"),
-			want:   []string{"sendMessage.sender.email: " + forbidden("scopes: admin OR read:users")}},
+			want:   []string{"sendMessage.sender.email: " + forbidden("scopes: read:users OR admin")}},
 		{name: "everything allowed",
 			query:  `mutation { sendMessage(text: "hi") { id sender { name email } } }`,
 			claims: token("write:messages", "admin")},
@@ -209,16 +209,16 @@ func TestMutationAndSubscriptionDenials(t *testing.T) {
 		{name: "aliases in the path",
 			query:  `mutation { m: sendMessage(text: "hi") { s: sender { e: email } } }`,
 			claims: token("write:messages"),
-			want:   []string{"m.s.e: " + forbidden("scopes: admin OR read:users")}},
+			want:   []string{"m.s.e: " + forbidden("scopes: read:users OR admin")}},
 		{name: "through fragments",
 			query:  `mutation { sendMessage(text: "hi") { ...M } } fragment M on Message { sender { ...U } } fragment U on User { email }`,
 			claims: token("write:messages"),
-			want:   []string{"sendMessage.sender.email: " + forbidden("scopes: admin OR read:users")}},
+			want:   []string{"sendMessage.sender.email: " + forbidden("scopes: read:users OR admin")}},
 		{name: "variable used only in a denied field",
 			query:  `mutation($id: ID!) { deleteMessage(id: $id) }`,
 			vars:   map[string]any{"id": "m-1"},
 			claims: token(),
-			want:   []string{"deleteMessage: " + forbidden("scopes: admin OR delete:messages")}},
+			want:   []string{"deleteMessage: " + forbidden("scopes: delete:messages OR admin")}},
 		{name: "abstract result: every possible type, one path",
 			query:  `mutation { pick(id: "x") { id } }`,
 			claims: token("read:users"),
@@ -229,7 +229,7 @@ func TestMutationAndSubscriptionDenials(t *testing.T) {
 		{name: "same response key under two type conditions: the scopes granting both",
 			query:  `mutation { pick(id: "x") { ... on User { x: email } ... on Vault { x: code } } }`,
 			claims: token(),
-			want:   []string{"pick.x: " + forbidden("scopes: (admin AND secret) OR (read:users AND secret)")}},
+			want:   []string{"pick.x: " + forbidden("scopes: (read:users AND secret) OR (admin AND secret)")}},
 		{name: "same response key under two type conditions, one allowed",
 			query:  `mutation { pick(id: "x") { ... on User { x: email } ... on Vault { x: code } } }`,
 			claims: token("admin"),
@@ -255,14 +255,14 @@ func TestMutationAndSubscriptionDenials(t *testing.T) {
 			query:  `mutation($s: Boolean!) { sendMessage(text: "hi") { id sender @skip(if: $s) { email } } }`,
 			vars:   map[string]any{"s": false},
 			claims: token("write:messages"),
-			want:   []string{"sendMessage.sender.email: " + forbidden("scopes: admin OR read:users")}},
+			want:   []string{"sendMessage.sender.email: " + forbidden("scopes: read:users OR admin")}},
 		{name: "variable @include with its default",
 			query:  `mutation($i: Boolean = false) { sendMessage(text: "hi") { id ... @include(if: $i) { sender { email } } } }`,
 			claims: token("write:messages")},
 		{name: "subscription: refused at start for a nested field",
 			query:  `subscription { messageSent { text sender { email } } }`,
 			claims: token("read:messages"),
-			want:   []string{"messageSent.sender.email: " + forbidden("scopes: admin OR read:users")}},
+			want:   []string{"messageSent.sender.email: " + forbidden("scopes: read:users OR admin")}},
 		{name: "subscription: anonymous",
 			query: `subscription { messageSent { text } }`,
 			want:  []string{"messageSent: " + missing}},
@@ -402,7 +402,7 @@ func TestWalkBudget(t *testing.T) {
 	if len(d) != 1 || d[0].Path != nil {
 		t.Fatalf("mutation over budget: Denials() = %v; want one without a path", d)
 	}
-	if _, ok := errors.AsType[*authz.Error](d[0].Err); !ok {
+	if _, ok := errors.AsType[*auth.Error](d[0].Err); !ok {
 		t.Errorf("the denial's error is %T", d[0].Err)
 	}
 }

@@ -50,7 +50,7 @@ type fieldInfo struct {
 type Policy struct {
 	schema *ast.Schema
 	reqs   []Requirement            // by RequirementID; reqs[0] is public
-	ids    map[string]RequirementID // String() -> id, to intern
+	ids    map[string]RequirementID // key() -> id, to intern equal requirements once
 
 	fields     map[fieldKey]RequirementID // object types: the hot-path lookup
 	interfaces map[fieldKey]RequirementID // interface types, for printing
@@ -140,7 +140,7 @@ func (p *Policy) effective(def *ast.Definition, field string) Requirement {
 }
 
 func (p *Policy) intern(r Requirement) RequirementID {
-	key := r.String()
+	key := r.key()
 	if id, ok := p.ids[key]; ok {
 		return id
 	}
@@ -181,6 +181,19 @@ func (p *Policy) FieldRequirement(typeName, field string) (r Requirement, ok boo
 		return p.reqs[id], true
 	}
 	return Requirement{}, false
+}
+
+// Scopes lists, sorted and without duplicates, every scope some field of
+// p's schema requires: what a development token needs to read everything.
+func (p *Policy) Scopes() []string {
+	var scopes []string
+	for _, r := range p.reqs {
+		for _, all := range r.anyOf {
+			scopes = append(scopes, all...)
+		}
+	}
+	slices.Sort(scopes)
+	return slices.Compact(scopes)
 }
 
 // own is the conjunction of the access directives in dirs; public when

@@ -23,14 +23,14 @@ func TestFieldRequirement(t *testing.T) {
 		{"Query", "users", "scopes: read:users"},
 		{"Query", "node", "public"},
 		{"Query", "auditLog", "authenticated"},
-		{"Mutation", "deleteMessage", "scopes: admin OR delete:messages"},
+		{"Mutation", "deleteMessage", "scopes: delete:messages OR admin"},
 		{"Subscription", "messageSent", "scopes: read:messages"},
 		// A type's directive guards the fields of the type, not the fields
 		// returning it.
 		{"Message", "sender", "public"},
 		{"User", "id", "authenticated"},
 		{"User", "name", "authenticated"},
-		{"User", "email", "scopes: admin OR read:users"},
+		{"User", "email", "scopes: read:users OR admin"},
 		{"AuditEntry", "id", "scopes: read:audit AND read:users"},
 		{"AuditEntry", "action", "scopes: read:audit AND read:users"},
 		{"Node", "id", "public"},
@@ -38,9 +38,9 @@ func TestFieldRequirement(t *testing.T) {
 		// type, and an interface field's directive the same field of every
 		// implementation.
 		{"Secret", "code", "scopes: secret"},
-		{"Secret", "level", "scopes: level2 AND secret"},
+		{"Secret", "level", "scopes: secret AND level2"},
 		{"Vault", "code", "scopes: secret"},
-		{"Vault", "level", "scopes: level2 AND secret"},
+		{"Vault", "level", "scopes: secret AND level2"},
 		{"Vault", "label", "scopes: secret"},
 		{"Vault", "id", "scopes: secret"},
 		// Always readable.

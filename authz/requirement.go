@@ -1,7 +1,6 @@
 package authz
 
 import (
-	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -37,11 +36,12 @@ func (k Kind) String() string {
 // Router's @requiresScopes states them: an OR of ANDs, satisfied when for
 // some inner list every scope is granted.
 //
-// The zero value is public. A Requirement is immutable and kept in a
-// canonical form (each scope set sorted and without duplicates, no set that
-// contains another, sets in lexical order), so two
-// requirements that grant the same tokens print, compare and intern the
-// same.
+// The zero value is public. A Requirement is immutable and kept simplified
+// (no scope twice in a set, no set that contains another one, since it adds
+// nothing to the OR) but in the order the schema wrote it: the scope sets
+// are what a client is told to obtain (extensions.requiredScopes), and the
+// first alternative the schema names stays the first one offered. Equal
+// compares meanings, whatever the order.
 type Requirement struct {
 	kind  Kind
 	anyOf [][]string // KindScopes only; empty means no token can grant it
@@ -67,14 +67,14 @@ func RequiresScopes(anyOf [][]string) Requirement {
 	for i, all := range anyOf {
 		sets[i] = slices.Clone(all)
 	}
-	return canonical(sets)
+	return simplified(sets)
 }
 
 // And returns the requirement of reading a field guarded by both r and o:
 // a field's own directive AND its type's AND its interfaces'. Two scope
 // requirements are distributed, (a OR b) AND c = (a AND c) OR (b AND c), so
-// the result is again an OR of ANDs; a scope requirement implies a token, so
-// authenticated AND scopes is the scopes.
+// the result is again an OR of ANDs, r's sets first; a scope requirement
+// implies a token, so authenticated AND scopes is the scopes.
 func (r Requirement) And(o Requirement) Requirement {
 	switch {
 	case r.kind == KindPublic:
@@ -92,49 +92,86 @@ func (r Requirement) And(o Requirement) Requirement {
 			sets = append(sets, slices.Concat(a, b))
 		}
 	}
-	return canonical(sets)
+	return simplified(sets)
 }
 
-// canonical sorts and dedupes each set, drops every set that contains
-// another one (it adds nothing to the OR), and orders the rest lexically.
-func canonical(sets [][]string) Requirement {
+// simplified drops repeated scopes within each set (the first stays) and
+// every set that contains another one (of two equal sets, the first
+// stays), keeping the order of what remains, as Apollo's composition
+// simplifies: (a AND b) OR b is b.
+func simplified(sets [][]string) Requirement {
 	for i, s := range sets {
-		slices.Sort(s)
-		sets[i] = slices.Compact(s)
+		sets[i] = dedupe(s)
+		if len(sets[i]) == 0 {
+			// An empty AND holds for every token.
+			return Authenticated()
+		}
 	}
-	slices.SortFunc(sets, func(a, b []string) int {
-		return cmp.Or(cmp.Compare(len(a), len(b)), slices.Compare(a, b))
-	})
-	kept := sets[:0]
-	for _, s := range sets {
-		if !slices.ContainsFunc(kept, func(k []string) bool { return subset(k, s) }) {
+	kept := make([][]string, 0, len(sets))
+	for i, s := range sets {
+		redundant := false
+		for j, o := range sets {
+			if j != i && subset(o, s) && (len(o) < len(s) || j < i) {
+				redundant = true
+				break
+			}
+		}
+		if !redundant {
 			kept = append(kept, s)
 		}
 	}
-	if len(kept) > 0 && len(kept[0]) == 0 {
-		// An empty AND holds for every token, and it contains no other set.
-		return Authenticated()
-	}
-	slices.SortFunc(kept, slices.Compare)
-	return Requirement{kind: KindScopes, anyOf: slices.Clip(kept)}
+	return Requirement{kind: KindScopes, anyOf: kept}
 }
 
-// subset reports whether every element of sorted a is in sorted b.
-func subset(a, b []string) bool {
-	i := 0
-	for _, s := range b {
-		if i < len(a) && a[i] == s {
-			i++
+func dedupe(s []string) []string {
+	out := s[:0]
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
 		}
 	}
-	return i == len(a)
+	return slices.Clip(out)
+}
+
+// subset reports whether every element of a is in b.
+func subset(a, b []string) bool {
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// Equal reports whether r and o grant exactly the same tokens: the same
+// kind and the same scope sets, whatever their order.
+func (r Requirement) Equal(o Requirement) bool { return r.key() == o.key() }
+
+// key is r in a form that ignores order: each set sorted, sets sorted,
+// separated by control characters, which no scope-token contains.
+func (r Requirement) key() string {
+	if r.kind != KindScopes {
+		return r.kind.String()
+	}
+	sets := r.Scopes()
+	for _, s := range sets {
+		slices.Sort(s)
+	}
+	slices.SortFunc(sets, slices.Compare)
+	var b strings.Builder
+	b.WriteString("scopes")
+	for _, s := range sets {
+		b.WriteByte(0)
+		b.WriteString(strings.Join(s, "\x01"))
+	}
+	return b.String()
 }
 
 // Kind returns the shape of r.
 func (r Requirement) Kind() Kind { return r.kind }
 
-// Scopes returns a copy of the scope sets of r, an OR of ANDs in canonical
-// order; nil unless r.Kind() is KindScopes.
+// Scopes returns a copy of the scope sets of r, an OR of ANDs in the
+// schema's order; nil unless r.Kind() is KindScopes.
 func (r Requirement) Scopes() [][]string {
 	if r.kind != KindScopes {
 		return nil
@@ -188,11 +225,12 @@ func (r Requirement) MarshalJSON() ([]byte, error) {
 }
 
 // Decide is the one authorization rule: whether claims (nil for an
-// anonymous caller) meet r at now. It returns nil, or an *Error whose
+// anonymous caller) meet r at now. It returns nil, or an *auth.Error whose
 // Reason is auth.ReasonMissing (no token: UNAUTHENTICATED),
 // auth.ReasonTokenExpired (the claims are past ValidUntil: claims outlive
 // their request on a WebSocket) or auth.ReasonInsufficientScope (a token
-// without the scopes: FORBIDDEN). Scopes match exactly (auth.Claims.HasScope).
+// without the scopes: FORBIDDEN, with RequiredScopes set to r's scope sets,
+// what a client must obtain). Scopes match exactly (auth.Claims.HasScope).
 // The operation pass, the field directives and the REST routes all decide
 // through it.
 func Decide(r Requirement, claims *auth.Claims, now time.Time) error {
@@ -200,10 +238,10 @@ func Decide(r Requirement, claims *auth.Claims, now time.Time) error {
 		return nil
 	}
 	if claims == nil {
-		return newError(auth.ReasonMissing, r)
+		return &auth.Error{Reason: auth.ReasonMissing}
 	}
 	if !claims.ValidUntil.IsZero() && !now.Before(claims.ValidUntil) {
-		return newError(auth.ReasonTokenExpired, r)
+		return &auth.Error{Reason: auth.ReasonTokenExpired}
 	}
 	if r.kind == KindAuthenticated {
 		return nil
@@ -213,7 +251,7 @@ func Decide(r Requirement, claims *auth.Claims, now time.Time) error {
 			return nil
 		}
 	}
-	return newError(auth.ReasonInsufficientScope, r)
+	return &auth.Error{Reason: auth.ReasonInsufficientScope, RequiredScopes: r.Scopes()}
 }
 
 func grantsAll(c *auth.Claims, scopes []string) bool {
@@ -224,40 +262,3 @@ func grantsAll(c *auth.Claims, scopes []string) bool {
 	}
 	return true
 }
-
-// Error is a refusal by Decide. It unwraps to an *auth.Error carrying the
-// Reason, so errors.As, errors.Is(err, auth.ErrUnauthorized) and
-// auth.Describe work on it as on any authorization failure; it adds the
-// requirement that was not met, whose scope sets are what a client must
-// obtain (extensions.requiredScopes on FORBIDDEN).
-type Error struct {
-	err auth.Error
-	req Requirement
-}
-
-func newError(reason auth.Reason, r Requirement) *Error {
-	e := &Error{err: auth.Error{Reason: reason}, req: r}
-	if reason == auth.ReasonInsufficientScope && len(r.anyOf) == 1 {
-		// RFC 6750 section 3: the scope attribute lists the scopes the
-		// resource needs; only a single AND set can be said that way.
-		e.err.Scope = strings.Join(r.anyOf[0], " ")
-	}
-	return e
-}
-
-func (e *Error) Error() string {
-	return "authz: " + string(e.err.Reason) + " (needs " + e.req.String() + ")"
-}
-
-// Unwrap returns the *auth.Error with the Reason.
-func (e *Error) Unwrap() error { return &e.err }
-
-// Reason returns why access was refused.
-func (e *Error) Reason() auth.Reason { return e.err.Reason }
-
-// Requirement returns the requirement that was not met.
-func (e *Error) Requirement() Requirement { return e.req }
-
-// RequiredScopes returns the OR-of-AND scope sets that would grant access,
-// in canonical order; nil when the requirement is only a valid token.
-func (e *Error) RequiredScopes() [][]string { return e.req.Scopes() }

@@ -3,9 +3,13 @@
 // JWKS on the server itself, prints a ready token, and mints fresh ones on
 // request. Its signing key is generated at start and lives in memory only.
 //
+// It also tells the playground who may read what (Authz, at AuthzPath):
+// the schema's authorization matrix and the current token's decision on
+// every field.
+//
 // None of it exists in production mode: the server (routes.go) mounts
-// JWKS and Token only when no issuer is configured, and development mode
-// binds loopback addresses only. The issuer itself is package issuer.
+// JWKS, Token and Authz only when no issuer is configured, and development
+// mode binds loopback addresses only. The issuer itself is package issuer.
 package devmode
 
 import (
@@ -20,6 +24,7 @@ import (
 	"time"
 
 	"github.com/authgql/server/api"
+	"github.com/authgql/server/authz"
 	"github.com/authgql/server/issuer"
 )
 
@@ -47,17 +52,19 @@ const Subject = "dev|developer"
 type Issuer struct {
 	issuer *issuer.Issuer
 	scopes []string
+	policy *authz.Policy
 }
 
 // New returns an issuer identified by baseURL (the server's own URL, with a
 // trailing slash) for tokens with audience aud. scopes are the scopes a
-// token gets when the developer asks for none: all the API uses.
-func New(baseURL, aud string, scopes []string) (*Issuer, error) {
+// token gets when the developer asks for none: all the API uses. policy is
+// the schema's, which Authz shows.
+func New(baseURL, aud string, scopes []string, policy *authz.Policy) (*Issuer, error) {
 	is, err := issuer.New(issuer.Options{URL: baseURL, Audience: aud})
 	if err != nil {
 		return nil, err
 	}
-	return &Issuer{issuer: is, scopes: scopes}, nil
+	return &Issuer{issuer: is, scopes: scopes, policy: policy}, nil
 }
 
 // URL is the issuer identifier ("iss").

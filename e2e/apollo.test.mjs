@@ -293,14 +293,16 @@ describe('Apollo Client, development mode', () => {
     // A refused operation is not a refused connection.
     assert.ok(!closes.some((e) => e.code >= 4000), JSON.stringify(closes));
 
-    // errorPolicy "all": the result with the error, then the end.
+    // The subscription is refused at start with the protocol's error
+    // message, not with a result: errorPolicy "all" does not change that,
+    // and the error says which scopes would grant it.
     const all = watch(c.subscribe({ query: MESSAGE_SENT, errorPolicy: 'all' }));
     const first = await all.waitFor(() => true, 10_000, 'a result');
-    assert.equal(first.type, 'next', describeEvents(all.events));
-    assert.deepEqual(codes(first.value.errors), ['FORBIDDEN']);
-    assert.deepEqual(first.value.errors[0].path, ['messageSent']);
-    assert.equal(first.value.data ?? null, null);
-    await all.waitFor((e) => e.type === 'complete', 5_000, 'complete');
+    assert.equal(first.type, 'error', describeEvents(all.events));
+    assert.deepEqual(codes(first.error.graphQLErrors), ['FORBIDDEN']);
+    assert.deepEqual(first.error.graphQLErrors[0].path, ['messageSent']);
+    assert.deepEqual(first.error.graphQLErrors[0].extensions.requiredScopes, [['read:messages']]);
+    assert.ok(!all.events.some((e) => e.type === 'next'));
   });
 
   test('(c) subscription without a token fails with UNAUTHENTICATED', async () => {
@@ -341,6 +343,80 @@ describe('Apollo Client, development mode', () => {
     const { client: anon } = client(undefined);
     const res = await anon.mutate({ mutation: SEND, variables: { text: 'anonymous' }, errorPolicy: 'all' });
     assert.deepEqual(codes(res.errors), ['UNAUTHENTICATED']);
+  });
+
+  test('(i) partial data: denied fields null with FORBIDDEN and requiredScopes, the rest served (errorPolicy all)', async () => {
+    const { client: c } = client(none);
+    const res = await c.query({
+      query: gql`
+        query Partial {
+          me { id name email }
+          search(text: "") { __typename ... on User { id name } ... on AuditEntry { id action } }
+        }
+      `,
+      errorPolicy: 'all',
+    });
+    assert.deepEqual(res.data.me, { __typename: 'User', id: 'dev|developer', name: 'dev|developer', email: null });
+    assert.deepEqual(
+      res.data.search,
+      [
+        { __typename: 'User', id: 'user-1', name: 'Ada Lovelace' },
+        { __typename: 'User', id: 'user-2', name: 'Grace Hopper' },
+        null,
+        null,
+      ],
+    );
+    const byPath = Object.fromEntries(
+      res.errors.map((e) => [e.path.join('.'), [e.extensions.code, e.extensions.requiredScopes]]),
+    );
+    // One error per denied field of each audit entry; either nulls it.
+    const audit = ['FORBIDDEN', [['read:audit', 'read:users']]];
+    assert.deepEqual(byPath, {
+      'me.email': ['FORBIDDEN', [['read:users'], ['admin']]],
+      'search.2.id': audit,
+      'search.2.action': audit,
+      'search.3.id': audit,
+      'search.3.action': audit,
+    });
+  });
+
+  test('(i) a mutation selecting a denied field is refused as a whole: nothing is sent', async () => {
+    const subscriberClient = client(readOnly);
+    const sender = client(writeOnly);
+    const send = async (text) => {
+      const res = await sender.client.mutate({ mutation: SEND, variables: { text } });
+      assert.equal(res.data.sendMessage.text, text);
+    };
+    const watched = watch(subscriberClient.client.subscribe({ query: MESSAGE_SENT }));
+    try {
+      await warmUp(watched, send, 'refused');
+      const SEND_WITH_SENDER_EMAIL = gql`
+        mutation SendNosy($text: String!) {
+          sendMessage(text: $text) { id sender { id email } }
+        }
+      `;
+      const res = await sender.client.mutate({
+        mutation: SEND_WITH_SENDER_EMAIL,
+        variables: { text: 'must never be sent' },
+        errorPolicy: 'all',
+      });
+      assert.equal(res.data ?? null, null, JSON.stringify(res.data));
+      assert.equal(res.errors.length, 1, JSON.stringify(res.errors));
+      assert.deepEqual(res.errors[0].path, ['sendMessage', 'sender', 'email']);
+      assert.equal(res.errors[0].extensions.code, 'FORBIDDEN');
+      assert.deepEqual(res.errors[0].extensions.requiredScopes, [['read:users'], ['admin']]);
+      await assert.rejects(
+        sender.client.mutate({ mutation: SEND_WITH_SENDER_EMAIL, variables: { text: 'nor this' } }),
+        (err) => err instanceof ApolloError && codes(err.graphQLErrors).join() === 'FORBIDDEN',
+      );
+      // The subscriber's next message is the next allowed one.
+      await send('after the refusal');
+      await watched.waitFor(isNext('after the refusal'), 10_000, 'the next allowed message');
+      const texts = watched.events.filter((e) => e.type === 'next').map((e) => e.value.data.messageSent.text);
+      assert.ok(!texts.includes('must never be sent') && !texts.includes('nor this'), JSON.stringify(texts));
+    } finally {
+      watched.unsubscribe();
+    }
   });
 
   test('(h) legacy protocol (subscriptions-transport-ws + WebSocketLink) receives a message', async () => {

@@ -259,6 +259,75 @@ describe('playground (development mode)', () => {
     }
   });
 
+  test('(d) the Authorization panel shows who may read each field for the token in the Headers tab', async () => {
+    const { context, page, rec } = await openPlayground(server);
+    const row = (type, field) =>
+      page.evaluate(
+        ([t, f]) => {
+          const section = [...document.querySelectorAll('.authz-type')].find((s) => s.querySelector('h4')?.firstChild?.textContent === t);
+          const tr = [...(section?.querySelectorAll('tr') ?? [])].find((r) => r.querySelector('td code')?.textContent === f);
+          return tr ? [...tr.querySelectorAll('td')].map((td) => td.textContent) : null;
+        },
+        [type, field],
+      );
+    const waitForRow = async (type, field, want) => {
+      const deadline = Date.now() + 10_000;
+      let got;
+      while (Date.now() < deadline) {
+        got = await row(type, field);
+        if (JSON.stringify(got) === JSON.stringify(want)) return;
+        await page.waitForTimeout(100);
+      }
+      assert.deepEqual(got, want, `${type}.${field} in the Authorization panel`);
+    };
+    const setHeaders = (text) =>
+      page.evaluate((v) => {
+        const ed = [...document.querySelectorAll('.graphiql-editor-tool .CodeMirror')].find((e) =>
+          e.CodeMirror.getValue().includes('Authorization') || e.CodeMirror.getValue().trim() === '{}',
+        );
+        ed.CodeMirror.setValue(v);
+      }, text);
+    const token = () => page.evaluate(() => document.querySelector('.authz-token')?.textContent ?? '');
+    try {
+      await page.click('button[aria-label="Show Authorization"]');
+      await page.waitForSelector('.authz-panel .authz-type', { timeout: 10_000 });
+      // The development token grants every scope: everything is readable.
+      await waitForRow('User', 'email', ['email', 'scopes: read:users OR admin', 'readable']);
+      await waitForRow('AuditEntry', 'id', ['id', 'scopes: read:audit AND read:users', 'readable']);
+      assert.match(await token(), /subdev\|developer/);
+      assert.match(await token(), /scopes.*read:audit/);
+      assert.match(await token(), /expires.*in \d+ min/);
+
+      // A token without scopes: guarded by scopes is FORBIDDEN.
+      const bare = await devToken(server, { scope: '' });
+      await setHeaders(JSON.stringify({ Authorization: `Bearer ${bare}` }));
+      await waitForRow('User', 'email', ['email', 'scopes: read:users OR admin', 'FORBIDDEN']);
+      await waitForRow('User', 'name', ['name', 'authenticated', 'readable']);
+      assert.match(await token(), /scopes\(none\)/);
+
+      // No token: anything but public is UNAUTHENTICATED.
+      await setHeaders('{}');
+      await waitForRow('Query', 'me', ['me', 'authenticated', 'UNAUTHENTICATED']);
+      await waitForRow('Query', 'publicMessage', ['publicMessage', 'public', 'readable']);
+      assert.match(await token(), /anonymous/);
+
+      // A bad token is refused by the server, as a query would be.
+      await setHeaders('{"Authorization": "Bearer not.a.token"}');
+      await page.waitForSelector('.authz-error', { timeout: 10_000 });
+      assert.match(await page.textContent('.authz-error'), /HTTP 401/);
+
+      const authz = rec.requests.filter((r) => r.includes('/dev/authz'));
+      assert.ok(authz.every((r) => r === `GET ${server.url}dev/authz`), `the token must travel in a header only:\n${authz.join('\n')}`);
+      const stored = await page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }]));
+      assert.ok(!stored.includes(bare) && !stored.includes('Bearer'), `browser storage holds a token:\n${stored.slice(0, 500)}`);
+      rec.failed = rec.failed.filter((f) => !f.includes('/dev/authz')); // requests aborted by newer ones
+      rec.consoleErrors = rec.consoleErrors.filter((e) => !e.includes('401')); // the bad token's refusal
+      await assertCleanPage(rec);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('(c) runs a subscription that shows a message sent over HTTP', async () => {
     const { context, page, rec } = await openPlayground(server);
     try {

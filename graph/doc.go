@@ -16,7 +16,11 @@
 // schema.resolvers.go holds only thin resolver bodies, which gqlgen keeps
 // when it regenerates.
 //
-// Access control is not decided here: the schema's @public, @auth and
-// @hasScope directives are bound to package auth, and NewHandler refuses a
-// schema in which a root field has none of them.
+// Access control is not decided here but by package authz, from the
+// schema's access directives (@public, @auth, @authenticated, @hasScope,
+// @requiresScopes on fields, object types and interfaces); authz.go wires
+// it in: the directives, and the operation pass that decides every field
+// of an operation before any resolver runs. NewHandler refuses a schema
+// that breaks default deny. The demo's users and audit entries come from
+// package demo.
 package graph

@@ -25,11 +25,12 @@ import (
 // the server's other JSON bodies.
 
 // presentError is gqlgen's error presenter. Auth errors get their code and
-// text from auth.Describe, and count in m as denied fields; errors that
-// gqlgen and gqlparser build for the client (syntax, validation, limits)
-// pass through; anything else is an internal error: logged, and shown only
-// as a generic message, because gqlgen would otherwise send err.Error() to
-// the client.
+// text from auth.Describe, their reason, and with FORBIDDEN the scope sets
+// that would grant access (extensions.requiredScopes), and count in m as
+// denied fields; errors that gqlgen and gqlparser build for the client
+// (syntax, validation, limits) pass through; anything else is an internal
+// error: logged, and shown only as a generic message, because gqlgen would
+// otherwise send err.Error() to the client.
 func presentError(logger *slog.Logger, m *metrics.Metrics) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
@@ -49,8 +50,10 @@ func presentError(logger *slog.Logger, m *metrics.Metrics) graphql.ErrorPresente
 			r := auth.Describe(authErr)
 			out.Message = r.Description
 			out.Extensions = map[string]any{"code": r.GraphQLCode, "reason": authErr.Reason}
-			if authErr.Scope != "" {
-				out.Extensions["scope"] = authErr.Scope
+			if authErr.Reason == auth.ReasonInsufficientScope {
+				// FORBIDDEN says what would grant access, so a client can
+				// ask for the right consent: the OR-of-AND scope sets.
+				out.Extensions["requiredScopes"] = requiredScopes(authErr.RequiredScopes)
 			}
 		case errors.As(err, &msgErr):
 			out.Message = msgErr.Message
@@ -74,6 +77,15 @@ func surface(ctx context.Context) metrics.Surface {
 		return metrics.SurfaceWebSocket
 	}
 	return metrics.SurfaceGraphQL
+}
+
+// requiredScopes is extensions.requiredScopes: a JSON array of arrays of
+// scopes, never null.
+func requiredScopes(sets [][]string) [][]string {
+	if sets == nil {
+		return [][]string{}
+	}
+	return sets
 }
 
 // recoverPanic keeps a panicking resolver from taking the connection down;

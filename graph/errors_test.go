@@ -32,7 +32,7 @@ func TestPresentError(t *testing.T) {
 		logged   bool
 		leakFree string // must not appear in the message
 	}{
-		{"auth error", &auth.Error{Reason: auth.ReasonInsufficientScope, Scope: "read:x", Err: errors.New("jwx: secret detail")},
+		{"auth error", &auth.Error{Reason: auth.ReasonInsufficientScope, RequiredScopes: [][]string{{"read:x"}}, Err: errors.New("jwx: secret detail")},
 			`You don't have access to this resource: it requires the scope "read:x"`, "FORBIDDEN", false, "jwx"},
 		{"wrapped auth error", gqlerror.WrapPath(ast.Path{ast.PathName("privateMessage")}, &auth.Error{Reason: auth.ReasonMissing}),
 			"Authorization header is expected", "UNAUTHENTICATED", false, ""},

@@ -9,8 +9,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
-
-	"github.com/authgql/server/auth"
 )
 
 // testExecutor is the executor NewHandler builds, for the schema with
@@ -18,9 +16,13 @@ import (
 func testExecutor(t *testing.T, opts Options, complexity ComplexityRoot) *executor {
 	t.Helper()
 	opts.setDefaults()
+	policy, err := Policy()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := Config{
 		Resolvers:  &Resolver{Hub: opts.Hub, Logger: opts.Logger},
-		Directives: DirectiveRoot{Public: auth.Public, Auth: auth.Authenticated, HasScope: auth.HasScope},
+		Directives: Directives(policy),
 		Complexity: complexity,
 	}
 	return newExecutor(NewExecutableSchema(cfg), opts, !reflect.ValueOf(complexity).IsZero())

@@ -10,6 +10,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/authz"
+	"github.com/authgql/server/demo"
 	"github.com/authgql/server/messages"
 	"github.com/authgql/server/metrics"
 )
@@ -62,10 +64,14 @@ type Options struct {
 	WSInitTimeout  time.Duration // connection_init must arrive within it; 0 means DefaultWSInitTimeout
 	WSKeepAlive    time.Duration // keep-alive/ping interval; 0 means DefaultWSKeepAlive
 	WSConnections  int           // open WebSocket connections at most; 0 means DefaultWSConnections
+
+	// Authz configures the operation pass (plan cache size, walk bound);
+	// zero values mean authz's defaults.
+	Authz authz.Options
 }
 
 // NewHandler returns the GraphQL endpoint, its limits included. It
-// refuses a schema that breaks default deny (see auth.CheckSchema). HTTP
+// refuses a schema that breaks default deny (see authz.CheckSchema). HTTP
 // requests are authenticated outside it: wrap it in auth.Middleware, with
 // WriteError as OnError, which puts the claims the directives read in the
 // request context. WebSocket connections authenticate inside it, at
@@ -81,13 +87,13 @@ func NewHandler(opts Options) (*Handler, error) {
 		return nil, errors.New("graph: limits must not be negative")
 	}
 
+	policy, err := Policy()
+	if err != nil {
+		return nil, err
+	}
 	cfg := Config{
-		Resolvers: &Resolver{Hub: opts.Hub, Logger: opts.Logger, Metrics: opts.Metrics},
-		Directives: DirectiveRoot{
-			Public:   auth.Public,
-			Auth:     auth.Authenticated,
-			HasScope: auth.HasScope,
-		},
+		Resolvers:  &Resolver{Hub: opts.Hub, Logger: opts.Logger, Metrics: opts.Metrics, Demo: demo.New()},
+		Directives: Directives(policy),
 	}
 	// Complexity functions receive arguments, variables included: with
 	// any, the complexity limit runs per request instead of once per
@@ -115,15 +121,15 @@ func (opts *Options) setDefaults() {
 	}
 }
 
-// Scopes lists the scopes the schema's @hasScope directives require.
-func Scopes() []string {
-	return auth.SchemaScopes(NewExecutableSchema(Config{}).Schema())
-}
-
 func newHandler(es graphql.ExecutableSchema, opts Options, complexityReadsVariables bool) (*Handler, error) {
-	if err := auth.CheckSchema(es.Schema()); err != nil {
+	authorization, err := newAuthorization(es, opts) // authz.go
+	if err != nil {
 		return nil, err
 	}
+	// Who may read what is decided once per operation, after validation
+	// and the limits, before any resolver runs; another check, if any,
+	// first.
+	opts.CheckOperation = authorization.after(opts.CheckOperation)
 
 	ws, err := websocketTransport(opts)
 	if err != nil {

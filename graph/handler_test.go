@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -32,6 +33,8 @@ func TestNewHandlerRefusesUnguardedField(t *testing.T) {
 		Name: "secretMessage", Type: ast.NamedType("Message", nil),
 	})
 	leaky.Query = &query
+	leaky.Types = maps.Clone(leaky.Types)
+	leaky.Types["Query"] = &query
 	_, err := newHandler(leakySchema{real, &leaky}, Options{Validator: v}, false)
 	if err == nil || !strings.Contains(err.Error(), "Query.secretMessage has no access directive") {
 		t.Fatalf("NewHandler = %v; want a refusal naming Query.secretMessage", err)

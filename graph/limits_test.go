@@ -24,7 +24,7 @@ import (
 
 // testValidator is a validator whose keys never load: enough for requests
 // without a token.
-func testValidator(t *testing.T) *auth.Validator {
+func testValidator(t testing.TB) *auth.Validator {
 	t.Helper()
 	keys, err := jwks.New(jwks.Options{URL: "http://127.0.0.1:1/jwks.json"})
 	if err != nil {

@@ -5,10 +5,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/authgql/server/graphqlws"
-
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/demo"
 	"github.com/authgql/server/graph/model"
+	"github.com/authgql/server/graphqlws"
 	"github.com/authgql/server/messages"
 	"github.com/authgql/server/metrics"
 )
@@ -20,6 +20,7 @@ type Resolver struct {
 	Hub     messages.Bus
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics // live subscriptions; nil means none
+	Demo    *demo.Data       // the users and audit entries of SPEC.md's demo
 }
 
 // fixedMessage is one of the samples' fixed texts as a Message.
@@ -27,9 +28,11 @@ func fixedMessage(id, text string) *model.Message {
 	return &model.Message{ID: id, Text: text}
 }
 
+// toModel is a sent message as clients see it; its sender is the user
+// named by the sender's token subject.
 func toModel(m messages.Message) *model.Message {
 	sentAt := m.SentAt.Format(time.RFC3339Nano)
-	return &model.Message{ID: m.ID, Text: m.Text, Author: &m.Author, SentAt: &sentAt}
+	return &model.Message{ID: m.ID, Text: m.Text, Author: &m.Author, SentAt: &sentAt, Sender: subjectUser(m.Author)}
 }
 
 // subject is the caller's token subject, "" without a token (the
@@ -39,6 +42,40 @@ func subject(ctx context.Context) string {
 		return c.Subject
 	}
 	return ""
+}
+
+// subjectUser is the user a token subject stands for: its id and name are
+// the subject, its email unknown.
+func subjectUser(sub string) *model.User {
+	return &model.User{ID: sub, Name: sub}
+}
+
+func userModel(u demo.User) *model.User {
+	out := &model.User{ID: u.ID, Name: u.Name}
+	if u.Email != "" {
+		out.Email = &u.Email
+	}
+	return out
+}
+
+func auditModel(e demo.AuditEntry) *model.AuditEntry {
+	return &model.AuditEntry{ID: e.ID, Action: e.Action}
+}
+
+func usersModel(users []demo.User) []*model.User {
+	out := make([]*model.User, len(users))
+	for i, u := range users {
+		out[i] = userModel(u)
+	}
+	return out
+}
+
+func auditLogModel(entries []demo.AuditEntry) []*model.AuditEntry {
+	out := make([]*model.AuditEntry, len(entries))
+	for i, e := range entries {
+		out[i] = auditModel(e)
+	}
+	return out
 }
 
 // forward relays the hub's messages to a GraphQL subscription until the

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 
+	"github.com/authgql/server/auth"
 	"github.com/authgql/server/graph/model"
 	"github.com/authgql/server/messages"
 )
@@ -19,6 +20,11 @@ func (r *mutationResolver) SendMessage(ctx context.Context, text string) (*model
 		return nil, err
 	}
 	return toModel(m), nil
+}
+
+// DeleteMessage is the resolver for the deleteMessage field.
+func (r *mutationResolver) DeleteMessage(ctx context.Context, id string) (bool, error) {
+	return r.Hub.Delete(ctx, id)
 }
 
 // PublicMessage is the resolver for the publicMessage field.
@@ -34,6 +40,49 @@ func (r *queryResolver) PrivateMessage(ctx context.Context) (*model.Message, err
 // ScopedMessage is the resolver for the scopedMessage field.
 func (r *queryResolver) ScopedMessage(ctx context.Context) (*model.Message, error) {
 	return fixedMessage("scoped", messages.Scoped), nil
+}
+
+// Me is the resolver for the me field.
+func (r *queryResolver) Me(ctx context.Context) (*model.User, error) {
+	c, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, nil
+	}
+	return subjectUser(c.Subject), nil
+}
+
+// Users is the resolver for the users field.
+func (r *queryResolver) Users(ctx context.Context) ([]*model.User, error) {
+	return usersModel(r.Demo.Users()), nil
+}
+
+// Node is the resolver for the node field.
+func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
+	if u, ok := r.Demo.User(id); ok {
+		return userModel(u), nil
+	}
+	if e, ok := r.Demo.AuditEntry(id); ok {
+		return auditModel(e), nil
+	}
+	return nil, nil
+}
+
+// Search is the resolver for the search field.
+func (r *queryResolver) Search(ctx context.Context, text string) ([]model.SearchResult, error) {
+	users, entries := r.Demo.Search(text)
+	out := make([]model.SearchResult, 0, len(users)+len(entries))
+	for _, u := range users {
+		out = append(out, userModel(u))
+	}
+	for _, e := range entries {
+		out = append(out, auditModel(e))
+	}
+	return out, nil
+}
+
+// AuditLog is the resolver for the auditLog field.
+func (r *queryResolver) AuditLog(ctx context.Context) ([]*model.AuditEntry, error) {
+	return auditLogModel(r.Demo.AuditLog()), nil
 }
 
 // MessageSent is the resolver for the messageSent field.

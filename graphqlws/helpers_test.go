@@ -80,13 +80,18 @@ func newServerWith(t *testing.T, opts graphqlws.Options, cfg serverConfig) *test
 		t.Fatal(err)
 	}
 	s.Transport = tr
+	policy, err := graph.Policy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	directives := graph.Directives(policy)
+	hasScope := directives.HasScope
+	directives.HasScope = func(ctx context.Context, obj any, next graphql.Resolver, scope string) (any, error) {
+		return failAfterFirstEvent(ctx, obj, next, scope, hasScope)
+	}
 	es := graph.NewExecutableSchema(graph.Config{
-		Resolvers: &graph.Resolver{Hub: s.Hub},
-		Directives: graph.DirectiveRoot{
-			Public:   auth.Public,
-			Auth:     auth.Authenticated,
-			HasScope: failAfterFirstEvent,
-		},
+		Resolvers:  &graph.Resolver{Hub: s.Hub},
+		Directives: directives,
 	})
 	gql := handler.New(es)
 	gql.AddTransport(tr)
@@ -152,8 +157,8 @@ func testInit(ctx context.Context, payload map[string]any) (context.Context, err
 // selecting author ends, after its first event, with an error reported
 // through graphqlws.AddSubscriptionError (as graph's forward reports a
 // slow subscriber or an expired token).
-func failAfterFirstEvent(ctx context.Context, obj any, next graphql.Resolver, scope string) (any, error) {
-	v, err := auth.HasScope(ctx, obj, next, scope)
+func failAfterFirstEvent(ctx context.Context, obj any, next graphql.Resolver, scope string, hasScope func(context.Context, any, graphql.Resolver, string) (any, error)) (any, error) {
+	v, err := hasScope(ctx, obj, next, scope)
 	ch, ok := v.(<-chan *model.Message)
 	if err != nil || !ok || !selectsAuthor(ctx) {
 		return v, err

@@ -18,6 +18,17 @@ type Bus interface {
 	// send right now (Redis unreachable, bus closed) returns an *Error
 	// with CodeUnavailable, within the bus's send timeout.
 	Send(ctx context.Context, author, text string) (Message, error)
+	// Delete deletes the message with id and reports whether it did: true
+	// for one of the latest HubOptions.Deletable messages sent through
+	// this instance, not deleted before; false for any other id. Messages
+	// reach subscribers when they are sent and are stored nowhere, so what
+	// Delete removes is this instance's record of the message: it cannot
+	// unsend it, and deleting it twice gives false the second time. With
+	// several instances (RedisBus), each remembers the messages it sent,
+	// so a message is deleted through the instance that sent it; elsewhere
+	// Delete reports false. A bus that cannot answer right now returns an
+	// *Error with CodeUnavailable.
+	Delete(ctx context.Context, id string) (bool, error)
 	// Subscribe starts a subscription to the messages sent from now on.
 	// It refuses with CodeTooManySubscribers beyond the limit and with
 	// CodeUnavailable once the bus is closed. Call Subscription.Close
@@ -26,8 +37,8 @@ type Bus interface {
 	// Subscribers counts this instance's live subscriptions.
 	Subscribers() int
 	// Close ends every live subscription without an error (its C is
-	// closed, Err is nil) and makes later Send and Subscribe calls fail
-	// with CodeUnavailable. It is safe to call more than once.
+	// closed, Err is nil) and makes later Send, Subscribe and Delete
+	// calls fail with CodeUnavailable. It is safe to call more than once.
 	Close() error
 }
 

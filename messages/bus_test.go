@@ -45,6 +45,7 @@ func TestBusContract(t *testing.T) {
 			t.Run("MaxSubscribers", func(t *testing.T) { testMaxSubscribers(t, impl.newBus) })
 			t.Run("TextValidation", func(t *testing.T) { testTextValidation(t, impl.newBus) })
 			t.Run("Close", func(t *testing.T) { testClose(t, impl.newBus) })
+			t.Run("Delete", func(t *testing.T) { testDelete(t, impl.newBus) })
 			t.Run("SubscribeAndCloseWhileSending", func(t *testing.T) { testChurn(t, impl.newBus) })
 		})
 	}
@@ -223,6 +224,9 @@ func testClose(t *testing.T, newBus newBusFunc) {
 	if _, err := bus.Subscribe(); code(err) != messages.CodeUnavailable {
 		t.Errorf("Subscribe after Close: %v; want SERVICE_UNAVAILABLE", err)
 	}
+	if _, err := bus.Delete(context.Background(), "1"); code(err) != messages.CodeUnavailable {
+		t.Errorf("Delete after Close: %v; want SERVICE_UNAVAILABLE", err)
+	}
 	if got := bus.Subscribers(); got != 0 {
 		t.Errorf("Subscribers() after Close = %d; want 0", got)
 	}
@@ -230,6 +234,45 @@ func testClose(t *testing.T, newBus newBusFunc) {
 		t.Errorf("second Close: %v", err)
 	}
 	sub.Close()
+}
+
+// testDelete: a message sent through the bus is deleted once; unknown IDs,
+// and IDs beyond the latest Deletable, are not.
+func testDelete(t *testing.T, newBus newBusFunc) {
+	bus := newBus(t, messages.HubOptions{Deletable: 2})
+	ctx := context.Background()
+	var ids []string
+	for _, text := range []string{"one", "two", "three"} {
+		m, err := bus.Send(ctx, "u", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	for _, tt := range []struct {
+		id   string
+		want bool
+	}{
+		{ids[0], false}, // forgotten: only the latest two are deletable
+		{ids[2], true},
+		{ids[2], false}, // already deleted
+		{ids[1], true},
+		{"", false},
+		{"no-such-message", false},
+	} {
+		got, err := bus.Delete(ctx, tt.id)
+		if err != nil || got != tt.want {
+			t.Errorf("Delete(%q) = %v, %v; want %v", tt.id, got, err, tt.want)
+		}
+	}
+	// The record keeps working once it has wrapped around.
+	m, err := bus.Send(ctx, "u", "four")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := bus.Delete(ctx, m.ID); !got || err != nil {
+		t.Errorf("Delete(%q) after wrapping = %v, %v; want true", m.ID, got, err)
+	}
 }
 
 // testChurn: subscriptions start and end while messages are sent; nothing

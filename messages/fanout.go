@@ -70,6 +70,12 @@ func (f *fanout) subscribe() (*Subscription, error) {
 	return s, nil
 }
 
+func (f *fanout) isClosed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closed
+}
+
 func (f *fanout) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

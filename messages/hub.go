@@ -13,6 +13,7 @@ const (
 	DefaultMaxTextLength  = 1000 // characters
 	DefaultBuffer         = 32   // messages queued per subscriber
 	DefaultMaxSubscribers = 10000
+	DefaultDeletable      = 10000 // message IDs, about 20 bytes each
 )
 
 // HubOptions are one instance's limits, the same for every bus: the Hub
@@ -22,6 +23,7 @@ type HubOptions struct {
 	MaxTextLength  int              // longest text, in characters
 	Buffer         int              // messages queued per subscriber before it counts as too slow
 	MaxSubscribers int              // live subscriptions on this instance
+	Deletable      int              // latest messages sent through this instance that Bus.Delete can delete
 	Now            func() time.Time // nil means time.Now
 	Observer       Observer         // nil means none
 }
@@ -32,7 +34,7 @@ func (o HubOptions) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"MaxTextLength", o.MaxTextLength}, {"Buffer", o.Buffer}, {"MaxSubscribers", o.MaxSubscribers}} {
+	}{{"MaxTextLength", o.MaxTextLength}, {"Buffer", o.Buffer}, {"MaxSubscribers", o.MaxSubscribers}, {"Deletable", o.Deletable}} {
 		if f.v < 0 {
 			errs = append(errs, errors.New("messages: "+f.name+" must not be negative, got "+strconv.Itoa(f.v)))
 		}
@@ -50,6 +52,9 @@ func (o HubOptions) withDefaults() HubOptions {
 	if o.MaxSubscribers <= 0 {
 		o.MaxSubscribers = DefaultMaxSubscribers
 	}
+	if o.Deletable <= 0 {
+		o.Deletable = DefaultDeletable
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -66,6 +71,7 @@ func (o HubOptions) withDefaults() HubOptions {
 type Hub struct {
 	opts HubOptions
 	fan  *fanout
+	sent *sentLog
 
 	mu     sync.Mutex // held from numbering a message to queueing it, so numbers follow delivery order
 	nextID uint64
@@ -77,7 +83,7 @@ var _ Bus = (*Hub)(nil)
 // HubOptions.Validate to refuse them instead.
 func NewHub(opts HubOptions) *Hub {
 	opts = opts.withDefaults()
-	return &Hub{opts: opts, fan: newFanout(opts.Buffer, opts.MaxSubscribers, opts.Observer)}
+	return &Hub{opts: opts, fan: newFanout(opts.Buffer, opts.MaxSubscribers, opts.Observer), sent: newSentLog(opts.Deletable)}
 }
 
 // Send validates text and delivers it to every subscriber. The hub does no
@@ -93,8 +99,18 @@ func (h *Hub) Send(_ context.Context, author, text string) (Message, error) {
 		return Message{}, errClosed()
 	}
 	h.nextID++
+	h.sent.add(m.ID)
 	h.opts.Observer.Published()
 	return m, nil
+}
+
+// Delete deletes a message sent through the hub (see Bus.Delete). The hub
+// does no I/O, so ctx is unused; it fails only once the hub is closed.
+func (h *Hub) Delete(_ context.Context, id string) (bool, error) {
+	if h.fan.isClosed() {
+		return false, errClosed()
+	}
+	return h.sent.remove(id), nil
 }
 
 // Subscribe starts a subscription. Call Close when done.

@@ -243,6 +243,7 @@ type RedisBus struct {
 	opts   RedisOptions
 	client *redis.Client
 	fan    *fanout
+	sent   *sentLog
 
 	ctx       context.Context // the reader's; cancelled by Close
 	cancel    context.CancelFunc
@@ -292,6 +293,7 @@ func NewRedisBus(opts RedisOptions) (*RedisBus, error) {
 		opts:   opts,
 		client: redis.NewClient(ro),
 		fan:    newFanout(opts.Hub.Buffer, opts.Hub.MaxSubscribers, opts.Hub.Observer),
+		sent:   newSentLog(opts.Hub.Deletable),
 		ctx:    ctx,
 		cancel: cancel,
 		done:   make(chan struct{}),
@@ -330,7 +332,19 @@ func (b *RedisBus) Send(ctx context.Context, author, text string) (Message, erro
 	}
 	b.opts.Hub.Observer.Published()
 	m.ID = id
+	b.sent.add(id)
 	return m, nil
+}
+
+// Delete deletes a message sent through this instance (see Bus.Delete):
+// the stream's entry stays, since every instance's reader relies on the
+// stream's entries and counters matching (no XDEL). Once the bus is closed
+// it fails with CodeUnavailable, as Send does.
+func (b *RedisBus) Delete(_ context.Context, id string) (bool, error) {
+	if b.closed.Load() {
+		return false, errClosed()
+	}
+	return b.sent.remove(id), nil
 }
 
 // Subscribe starts a subscription; it works while Redis is unreachable

@@ -57,6 +57,13 @@ type Options struct {
 	// queries at once. Leave it "" in production: the page then starts with
 	// no headers and explains in the default query how to add one.
 	DevTokenURL string
+	// DevAuthzURL, in development mode only, is a same-origin path (e.g.
+	// "/dev/authz") answering GET, with the Authorization header of the
+	// page's header editor, with the authorization matrix and the
+	// decision for that token on every field (package devmode). The page
+	// shows it in an "Authorization" panel beside the token's subject,
+	// scopes and expiry. Leave it "" in production.
+	DevAuthzURL string
 	// NotFound answers the paths the handler does not serve, and
 	// MethodNotAllowed the methods other than GET and HEAD (after Allow is
 	// set); nil means net/http's plain-text answers. The server passes its
@@ -141,6 +148,7 @@ func parsePage(hashed map[string]string) (*template.Template, error) {
 type pageConfig struct {
 	Endpoint    string `json:"endpoint"`
 	DevTokenURL string `json:"devTokenURL,omitempty"`
+	DevAuthzURL string `json:"devAuthzURL,omitempty"`
 }
 
 // Handler returns the playground handler. It serves the page at "/",
@@ -148,9 +156,9 @@ type pageConfig struct {
 // "/playground/assets/" (content-hashed names, cached for a year), and 404
 // for anything else. Only GET and HEAD are allowed.
 //
-// Handler panics if Endpoint or DevTokenURL is not a same-origin path, since
-// the page's Content-Security-Policy would block it anyway and failing at
-// start-up is easier to diagnose than a broken page.
+// Handler panics if Endpoint, DevTokenURL or DevAuthzURL is not a
+// same-origin path, since the page's Content-Security-Policy would block it
+// anyway and failing at start-up is easier to diagnose than a broken page.
 func Handler(opts Options) http.Handler {
 	if opts.Endpoint == "" {
 		opts.Endpoint = "/graphql"
@@ -170,6 +178,9 @@ func Handler(opts Options) http.Handler {
 	if opts.DevTokenURL != "" {
 		mustBeLocalPath("DevTokenURL", opts.DevTokenURL)
 	}
+	if opts.DevAuthzURL != "" {
+		mustBeLocalPath("DevAuthzURL", opts.DevAuthzURL)
+	}
 	// The page is rendered once around a random placeholder that each
 	// request replaces with its nonce, so serving it executes no template.
 	// Being random, the placeholder cannot also occur in Title or Endpoint.
@@ -185,7 +196,7 @@ func Handler(opts Options) http.Handler {
 	var buf bytes.Buffer
 	err = page.Execute(&buf, pageData{
 		Title:  opts.Title,
-		Config: pageConfig{Endpoint: opts.Endpoint, DevTokenURL: opts.DevTokenURL},
+		Config: pageConfig{Endpoint: opts.Endpoint, DevTokenURL: opts.DevTokenURL, DevAuthzURL: opts.DevAuthzURL},
 		Nonce:  placeholder,
 	})
 	if err != nil {

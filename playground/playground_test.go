@@ -259,6 +259,17 @@ func TestDevTokenURL(t *testing.T) {
 	}
 }
 
+func TestDevAuthzURL(t *testing.T) {
+	_, body := getPage(t, Options{Endpoint: "/graphql", DevTokenURL: "/dev/token"})
+	if _, ok := pageConfigOf(t, body)["devAuthzURL"]; ok {
+		t.Errorf("a page without DevAuthzURL configures the Authorization panel")
+	}
+	_, body = getPage(t, Options{Endpoint: "/graphql", DevTokenURL: "/dev/token", DevAuthzURL: "/dev/authz"})
+	if got := pageConfigOf(t, body)["devAuthzURL"]; got != "/dev/authz" {
+		t.Errorf("devAuthzURL = %v; want /dev/authz", got)
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	_, body := getPage(t, Options{})
 	if !strings.Contains(body, "<title>GraphQL playground</title>") {
@@ -281,6 +292,8 @@ func TestRejectsNonLocalURLs(t *testing.T) {
 		{Endpoint: "graphql"},
 		{DevTokenURL: "https://auth.example.com/token"},
 		{DevTokenURL: "//auth.example.com/token"},
+		{DevAuthzURL: "https://auth.example.com/authz"},
+		{DevAuthzURL: "//auth.example.com/authz"},
 	} {
 		func() {
 			defer func() {

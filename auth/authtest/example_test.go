@@ -70,6 +70,6 @@ func Example() {
 	query(expired)
 	// Output:
 	// 200 {"data":{"scopedMessage":{"text":"Hello from a private endpoint! You need to be authenticated and have a scope of read:messages to see this."}}}
-	// 200 {"errors":[{"message":"You don't have access to this resource: it requires the scope \"read:messages\"","path":["scopedMessage"],"locations":[{"line":1,"column":3}],"extensions":{"code":"FORBIDDEN","reason":"insufficient_scope","scope":"read:messages"}}],"data":{"scopedMessage":null}}
+	// 200 {"errors":[{"message":"You don't have access to this resource: it requires the scope \"read:messages\"","path":["scopedMessage"],"locations":[{"line":1,"column":3}],"extensions":{"code":"FORBIDDEN","reason":"insufficient_scope","requiredScopes":[["read:messages"]]}}],"data":{"scopedMessage":null}}
 	// 401 {"errors":[{"message":"token is expired","extensions":{"code":"UNAUTHENTICATED","reason":"token_expired"}}]}
 }

@@ -370,6 +370,13 @@
         '#   {"Authorization": "Bearer <token>"}',
       );
     }
+    if (config.devAuthzURL) {
+      lines.push(
+        '#',
+        '# The lock on the left shows who may read',
+        '# each field, and what this token may.',
+      );
+    }
     lines.push(
       '#',
       '# Headers live only in this tab, never in',
@@ -381,6 +388,204 @@
       QUERY,
     );
     return lines.join('\n');
+  }
+
+  // The Authorization panel (development mode): the schema's authorization
+  // matrix, and what the token in the Headers tab may read. The server
+  // decides it (GET config.devAuthzURL with that Authorization header), with
+  // the same rule as for queries, and returns the token's verified subject,
+  // scopes and expiry; nothing is decoded here. The token is only ever held
+  // in memory and sent in a header.
+  function authzPlugin(url) {
+    var h = React.createElement;
+
+    function authorizationOf(text) {
+      var headers;
+      try {
+        headers = JSON.parse(text || '{}');
+      } catch (e) {
+        return { invalid: true };
+      }
+      return { value: headerValue(stringHeaders(headers), 'Authorization') || '' };
+    }
+
+    function load(auth, signal) {
+      var headers = { Accept: 'application/json' };
+      if (auth.value) headers.Authorization = auth.value;
+      return fetch(new URL(url, window.location.href), {
+        headers: headers,
+        credentials: 'same-origin',
+        cache: 'no-store',
+        signal: signal,
+      }).then(function (res) {
+        return res.json().then(function (body) {
+          if (!res.ok) {
+            throw new Error(
+              'HTTP ' + res.status + ': ' + ((body && (body.description || body.code)) || res.statusText),
+            );
+          }
+          return body;
+        });
+      });
+    }
+
+    function expiry(iso) {
+      var at = new Date(iso);
+      var minutes = Math.round((at.getTime() - Date.now()) / 60000);
+      var when = minutes >= 0 ? 'in ' + minutes + ' min' : minutes * -1 + ' min ago';
+      return at.toLocaleString() + ' (' + when + ')';
+    }
+
+    function TokenInfo(props) {
+      var token = props.token;
+      if (!token) {
+        return h('p', { className: 'authz-token' }, 'No token in the Headers tab: anonymous.');
+      }
+      return h(
+        'dl',
+        { className: 'authz-token' },
+        h('dt', null, 'sub'),
+        h('dd', null, h('code', null, token.sub || '(none)')),
+        h('dt', null, 'scopes'),
+        h('dd', null, token.scopes.length ? h('code', null, token.scopes.join(' ')) : '(none)'),
+        h('dt', null, 'expires'),
+        h('dd', null, expiry(token.expiresAt)),
+      );
+    }
+
+    function TypeTable(props) {
+      var t = props.type;
+      var kind = t.kind.toLowerCase() + (t.interfaces ? ', implements ' + t.interfaces.join(', ') : '');
+      return h(
+        'section',
+        { className: 'authz-type' },
+        h('h4', null, t.name, ' ', h('span', { className: 'authz-muted' }, kind)),
+        h(
+          'table',
+          null,
+          h(
+            'tbody',
+            null,
+            t.fields.map(function (f) {
+              return h(
+                'tr',
+                { key: f.name, className: f.allowed ? 'authz-allowed' : 'authz-denied' },
+                h('td', null, h('code', null, f.name)),
+                h('td', null, f.requirement.text),
+                h('td', null, f.allowed ? 'readable' : f.code),
+              );
+            }),
+          ),
+        ),
+      );
+    }
+
+    function Panel() {
+      var editor = GraphiQL.React.useEditorContext({ nonNull: true }).headerEditor;
+      var authState = React.useState(function () {
+        return authorizationOf(editor ? editor.getValue() : '{}');
+      });
+      var auth = authState[0];
+      var setAuth = authState[1];
+      var reportState = React.useState({ loading: true });
+      var report = reportState[0];
+      var setReport = reportState[1];
+      var refreshState = React.useState(0);
+      var refresh = refreshState[0];
+      var setRefresh = refreshState[1];
+
+      // Follow the Headers tab as it is edited.
+      React.useEffect(
+        function () {
+          if (!editor) return undefined;
+          var timer = null;
+          function onChange() {
+            clearTimeout(timer);
+            timer = setTimeout(function () {
+              setAuth(authorizationOf(editor.getValue()));
+            }, 300);
+          }
+          editor.on('change', onChange);
+          return function () {
+            clearTimeout(timer);
+            editor.off('change', onChange);
+          };
+        },
+        [editor],
+      );
+
+      React.useEffect(
+        function () {
+          if (auth.invalid) {
+            setReport({ error: 'The Headers tab is not valid JSON.' });
+            return undefined;
+          }
+          var controller = new AbortController();
+          setReport(function (prev) {
+            return { data: prev.data, loading: true };
+          });
+          load(auth, controller.signal).then(
+            function (body) {
+              setReport({ data: body });
+            },
+            function (err) {
+              if (err && err.name === 'AbortError') return;
+              setReport({ error: err && err.message ? err.message : String(err) });
+            },
+          );
+          return function () {
+            controller.abort();
+          };
+        },
+        [auth.value, auth.invalid, refresh],
+      );
+
+      var data = report.data;
+      return h(
+        'div',
+        { className: 'authz-panel' },
+        h('div', { className: 'graphiql-doc-explorer-title' }, 'Authorization'),
+        h(
+          'p',
+          { className: 'authz-muted' },
+          'Who may read each field (as in AUTHZ.md), and whether the token in the Headers tab may, as the server decides it.',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            className: 'graphiql-button authz-refresh',
+            onClick: function () {
+              setRefresh(refresh + 1);
+            },
+          },
+          'Refresh',
+        ),
+        report.error ? h('p', { className: 'authz-error', role: 'alert' }, report.error) : null,
+        report.loading && !data ? h('p', { className: 'authz-muted' }, 'Loading…') : null,
+        data && !report.error ? h(TokenInfo, { token: data.token }) : null,
+        data && !report.error
+          ? data.types.map(function (t) {
+              return h(TypeTable, { key: t.name, type: t });
+            })
+          : null,
+      );
+    }
+
+    function Icon() {
+      return h(
+        'svg',
+        { viewBox: '0 0 24 24', width: '1em', height: '1em', 'aria-hidden': 'true' },
+        h('path', {
+          d: 'M7 11V8a5 5 0 0 1 10 0v3M5 11h14v10H5z',
+          fill: 'none',
+          stroke: 'currentColor',
+          strokeWidth: 1.5,
+        }),
+      );
+    }
+
+    return { title: 'Authorization', icon: Icon, content: Panel };
   }
 
   function render(tokenState) {
@@ -396,6 +601,7 @@
         shouldPersistHeaders: false,
         storage: createStorage(),
         defaultEditorToolsVisibility: 'headers',
+        plugins: config.devAuthzURL ? [authzPlugin(config.devAuthzURL)] : undefined,
       }),
     );
   }
