@@ -22,6 +22,7 @@ import (
 	"github.com/authgql/server/authz"
 	"github.com/authgql/server/devmode"
 	"github.com/authgql/server/graph"
+	"github.com/authgql/server/graphqlws"
 	"github.com/authgql/server/issuer"
 	"github.com/authgql/server/jwks"
 	"github.com/authgql/server/messages"
@@ -153,6 +154,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			WSInitTimeout:    e.duration("WS_INIT_TIMEOUT", graph.DefaultWSInitTimeout, 100*time.Millisecond, 5*time.Minute),
 			WSKeepAlive:      e.duration("WS_KEEPALIVE_INTERVAL", graph.DefaultWSKeepAlive, 100*time.Millisecond, 10*time.Minute),
 			WSConnections:    e.int("WS_MAX_CONNECTIONS", graph.DefaultWSConnections, 1, 10_000_000),
+			WSPongTimeout:    e.duration("WS_PONG_TIMEOUT", graphqlws.DefaultPongTimeout, 100*time.Millisecond, 5*time.Minute),
+			WSWriteTimeout:   e.duration("WS_WRITE_TIMEOUT", graphqlws.DefaultWriteTimeout, 100*time.Millisecond, 5*time.Minute),
+			WSMaxOperations:  e.int("WS_MAX_OPERATIONS", graphqlws.DefaultMaxOperations, 1, 100_000),
 			Authz: authz.Options{
 				PlanCacheSize: e.int("AUTHZ_PLAN_CACHE_SIZE", authz.DefaultPlanCacheSize, 1, 10_000_000),
 			},

@@ -37,6 +37,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"hmac algorithm", with(prod, "AUTH0_ALGORITHMS", "RS256,HS256"), []string{"AUTH0_ALGORITHMS: \"HS256\""}},
 		{"none algorithm", with(prod, "AUTH0_ALGORITHMS", "none"), []string{"AUTH0_ALGORITHMS: "}},
 		{"bad duration", with(prod, "READ_TIMEOUT", "forever"), []string{"READ_TIMEOUT: "}},
+		{"websocket limits", with(with(with(prod, "WS_MAX_OPERATIONS", "0"), "WS_PONG_TIMEOUT", "1ms"), "WS_WRITE_TIMEOUT", "slow"),
+			[]string{"WS_MAX_OPERATIONS: ", "WS_PONG_TIMEOUT: ", "WS_WRITE_TIMEOUT: "}},
 		{"bad bool", with(prod, "GRAPHQL_INTROSPECTION", "maybe"), []string{"GRAPHQL_INTROSPECTION: "}},
 		{"no errors at all", with(prod, "GRAPHQL_MAX_ERRORS", "0"), []string{"GRAPHQL_MAX_ERRORS: "}},
 		{"refresh bounds", with(with(prod, "JWKS_MIN_REFRESH", "1h"), "JWKS_MAX_REFRESH", "1m"), []string{"JWKS_MAX_REFRESH: "}},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -295,6 +296,74 @@ func TestWebSocketTimers(t *testing.T) {
 	}
 	if _, err := c.next(t, 3*time.Second); err == nil || err == errNoMessage {
 		t.Errorf("connection without connection_init still open after 3 s (%v)", err)
+	}
+}
+
+// TestWebSocketLimitSettings: WS_MAX_OPERATIONS bounds the operations of
+// one connection, and WS_PONG_TIMEOUT drops a peer that stopped answering
+// pings (here: a client that never reads), giving its connection slot
+// (WS_MAX_CONNECTIONS) back.
+func TestWebSocketLimitSettings(t *testing.T) {
+	ts := startServer(t, map[string]string{"WS_MAX_OPERATIONS": "1", "WS_KEEPALIVE_INTERVAL": "200ms",
+		"WS_PONG_TIMEOUT": "300ms", "WS_MAX_CONNECTIONS": "1"})
+	reader := bearer(ts.Issuer.Token(t, tokenScope("read:messages")...))
+
+	c, _, err := dialWS(t, ts, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.init(t, map[string]any{"authorization": reader}); err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe(t, "1", `subscription { messageSent { text } }`)
+	c.subscribe(t, "2", `subscription { messageSent { text } }`)
+	for {
+		m, err := c.next(t, 5*time.Second)
+		if err != nil {
+			t.Fatalf("no refusal of the second operation: %v", err)
+		}
+		if m.Type == "error" {
+			if m.ID != "2" || !strings.Contains(string(m.Payload), "TOO_MANY_OPERATIONS") {
+				t.Fatalf("error %s; want TOO_MANY_OPERATIONS for operation 2", wsString(m))
+			}
+			break
+		}
+	}
+	c.conn.CloseNow()
+
+	// A client that never reads never answers the server's pings.
+	deaf := func() (*websocket.Conn, *http.Response, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"graphql",
+			&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	}
+	var conn *websocket.Conn
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) { // the first connection's slot comes back
+		if conn, _, err = deaf(); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the closed connection's slot did not come back: %v", err)
+		}
+	}
+	defer conn.CloseNow()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_init"}`)); err != nil {
+		t.Fatal(err)
+	}
+	// Dropped after a keep-alive interval and a pong timeout: the slot is
+	// free again well within 10 s.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		other, _, err := deaf()
+		if err == nil {
+			other.CloseNow()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a client that answers no ping still holds its slot after 10 s: %v", err)
+		}
 	}
 }
 

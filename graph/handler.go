@@ -64,6 +64,16 @@ type Options struct {
 	WSInitTimeout  time.Duration // connection_init must arrive within it; 0 means DefaultWSInitTimeout
 	WSKeepAlive    time.Duration // keep-alive/ping interval; 0 means DefaultWSKeepAlive
 	WSConnections  int           // open WebSocket connections at most; 0 means DefaultWSConnections
+	// WSPongTimeout bounds the wait for the answer to a WebSocket ping, so
+	// that a peer gone without closing is noticed; 0 means
+	// graphqlws.DefaultPongTimeout.
+	WSPongTimeout time.Duration
+	// WSWriteTimeout bounds one write to a WebSocket, so that a peer that
+	// stops reading is dropped; 0 means graphqlws.DefaultWriteTimeout.
+	WSWriteTimeout time.Duration
+	// WSMaxOperations caps the operations running at once on one
+	// WebSocket connection; 0 means graphqlws.DefaultMaxOperations.
+	WSMaxOperations int
 
 	// Authz configures the operation pass (plan cache size, walk bound);
 	// zero values mean authz's defaults.

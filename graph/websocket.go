@@ -47,6 +47,9 @@ func websocketTransport(opts Options) (*graphqlws.Transport, error) {
 		Init:              initConnection(opts.Validator, opts.Metrics),
 		InitTimeout:       opts.WSInitTimeout,
 		KeepAliveInterval: opts.WSKeepAlive,
+		PongTimeout:       opts.WSPongTimeout,
+		WriteTimeout:      opts.WSWriteTimeout,
+		MaxOperations:     opts.WSMaxOperations,
 		MaxMessageBytes:   opts.MaxBodyBytes,
 		// guardUpgrades has already refused foreign origins; this is the
 		// library's own check, given the same list, as a second line.
