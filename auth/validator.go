@@ -143,7 +143,8 @@ func (v *Validator) unavailable(err error) *Error {
 
 // fetchKey is the jws.KeyProvider: it checks the protected header and hands
 // jws exactly one key and one algorithm, both chosen by us, never by the
-// token.
+// token. The key is the raw public key the key set parsed when it was
+// loaded, so jws converts nothing per token.
 func (v *Validator) fetchKey(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
 	h := sig.ProtectedHeaders()
 	alg := h.Algorithm()
@@ -167,13 +168,13 @@ func (v *Validator) fetchKey(ctx context.Context, sink jws.KeySink, sig *jws.Sig
 	if err != nil {
 		return err
 	}
-	if ka := key.Algorithm().String(); ka != "" && ka != alg.String() {
-		return fmt.Errorf("alg %q does not match key %q's alg %q", alg, kid, ka)
+	if key.Algorithm != "" && key.Algorithm != alg {
+		return fmt.Errorf("alg %q does not match key %q's alg %q", alg, kid, key.Algorithm)
 	}
-	if !jwks.Fits(key, alg) {
-		return fmt.Errorf("alg %q does not fit key %q of kty %q", alg, kid, key.KeyType())
+	if !jwks.Fits(key.Public, alg) {
+		return fmt.Errorf("alg %q does not fit key %q of kty %q", alg, kid, key.Type)
 	}
-	sink.Key(alg, key)
+	sink.Key(alg, key.Public)
 	return nil
 }
 
