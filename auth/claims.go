@@ -9,6 +9,11 @@ import (
 
 // Claims are the verified facts of an access token that authorization
 // decisions use.
+//
+// Claims from a Validator are shared: every request that sends the same
+// token gets the same *Claims from the token cache, so they are read-only
+// once returned. Nothing may modify them, their slices included (copy
+// first, e.g. slices.Clone(c.Scopes)).
 type Claims struct {
 	Subject   string    // "sub": the user or client the token was issued to
 	Issuer    string    // "iss"

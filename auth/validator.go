@@ -23,6 +23,13 @@ const MaxClockSkew = 60 * time.Second
 // the cache.
 const DefaultCacheSize = 10000
 
+// DefaultCacheBytes bounds the memory the token cache holds when
+// Config.CacheBytes is zero: 16 MiB. Typical access tokens cost well under
+// 1 KiB each, so DefaultCacheSize binds first (about 7 MiB); tokens with
+// a thousand permissions cost some 60 KiB each, and this bound keeps a few
+// hundred of them rather than 10,000 (600 MiB).
+const DefaultCacheBytes = 16 << 20
+
 // Config configures a Validator. Zero values mean the documented defaults.
 type Config struct {
 	Issuer     string                   // required; matched exactly
@@ -37,6 +44,10 @@ type Config struct {
 	// sent again is not verified again (see tokenCache); 0 disables, and
 	// the server's default is DefaultCacheSize.
 	CacheSize int
+	// CacheBytes bounds the memory those tokens' claims hold, in bytes
+	// (estimated: strings, slices and a fixed overhead per entry); 0 means
+	// DefaultCacheBytes.
+	CacheBytes int
 	Now       func() time.Time // nil means time.Now
 }
 
@@ -87,13 +98,19 @@ func NewValidator(cfg Config, keys *jwks.Cache) (*Validator, error) {
 	if cfg.MaxCredentialsBytes <= 0 {
 		cfg.MaxCredentialsBytes = DefaultMaxCredentialsBytes
 	}
+	if cfg.CacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("auth: cache bytes %d is negative", cfg.CacheBytes))
+	}
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Validator{cfg: cfg, keys: keys, cache: newTokenCache(cfg.CacheSize)}, nil
+	return &Validator{cfg: cfg, keys: keys, cache: newTokenCache(cfg.CacheSize, cfg.CacheBytes)}, nil
 }
 
 // Ready reports whether the validator has keys to verify tokens with.
@@ -103,6 +120,9 @@ func (v *Validator) Ready() bool { return v.keys.Ready() }
 // whose Reason is ReasonUnavailable, ReasonTokenExpired, ReasonInvalidClaims
 // or ReasonInvalidToken. Transports call Authenticate, which reads the
 // token out of the credentials they carry and then calls Validate.
+//
+// The claims may be shared with other requests that sent the same token
+// (see tokenCache): callers must not modify them.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	if !v.keys.Ready() {
 		return nil, v.unavailable(jwks.ErrNotReady)
@@ -132,11 +152,11 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		}
 		return nil, &Error{Reason: ReasonInvalidToken, Err: err}
 	}
-	claims, _, err := v.claims(payload, now)
+	claims, strs, err := v.claims(payload, now)
 	if err != nil {
 		return nil, err
 	}
-	v.cache.put(raw, kid, claims, now)
+	v.cache.put(raw, kid, claims, entryCost(kid, strs, claims), now)
 	return claims, nil
 }
 
