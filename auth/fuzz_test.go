@@ -45,10 +45,22 @@ func FuzzParseAuthorization(f *testing.F) {
 		if limit <= 0 {
 			limit = DefaultMaxCredentialsBytes
 		}
+		fields := strings.Fields(header)
+		wellFormed := len(fields) == 2 && strings.EqualFold(fields[0], "Bearer")
 		if err != nil {
+			// Malformed: invalid_header, whatever the length. Well-formed
+			// but over the cap: an invalid token. Blank over the cap:
+			// invalid_header.
+			want := ReasonInvalidHeader
+			if wellFormed {
+				want = ReasonInvalidToken
+			}
 			var e *Error
-			if !errors.As(err, &e) || e.Reason != ReasonInvalidHeader {
-				t.Fatalf("err = %v; want an *Error with reason %s", err, ReasonInvalidHeader)
+			if !errors.As(err, &e) || e.Reason != want {
+				t.Fatalf("err = %v; want an *Error with reason %s", err, want)
+			}
+			if wellFormed && len(header) <= limit || len(fields) == 0 && len(header) <= limit {
+				t.Fatalf("header %q within the %d-byte cap refused: %v", header, limit, err)
 			}
 			if tok != "" {
 				t.Fatalf("token %q returned with an error", tok)
