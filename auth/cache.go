@@ -113,10 +113,8 @@ func (c *tokenCache) get(raw string, now time.Time, hasKey func(kid string) bool
 }
 
 // put stores a validated token whose entry costs cost bytes. When full (of
-// entries or of bytes), it drops expired entries and, if that is not
-// enough, others until a tenth of the room is free (map order is random,
-// so no client can choose who is evicted). An entry larger than the whole
-// byte budget is not stored.
+// entries or of bytes), it makes room (evictLocked). An entry larger than
+// the whole byte budget is not stored.
 func (c *tokenCache) put(raw, kid string, claims *Claims, cost int, now time.Time) {
 	if c == nil || cost > c.maxBytes {
 		return
@@ -128,20 +126,33 @@ func (c *tokenCache) put(raw, kid string, claims *Claims, cost int, now time.Tim
 		c.removeLocked(sum, old)
 	}
 	if len(c.m) >= c.maxEntries || c.bytes+cost > c.maxBytes {
-		for k, e := range c.m {
-			if !now.Before(e.claims.ValidUntil) {
-				c.removeLocked(k, e)
-			}
-		}
-		for k, e := range c.m {
-			if len(c.m) < c.maxEntries-c.maxEntries/10 && c.bytes+cost <= c.maxBytes-c.maxBytes/10 {
-				break
-			}
-			c.removeLocked(k, e)
-		}
+		c.evictLocked(now, cost)
 	}
 	c.m[sum] = cachedToken{claims: claims, kid: kid, cost: cost}
 	c.bytes += cost
+}
+
+// evictLocked makes room for an entry of cost bytes: it drops the expired
+// entries and keeps the others, in map order (random, so no client can
+// choose who is evicted), until 90% of either bound. The survivors move to
+// a new map: a Go map never shrinks, and one that only ever deletes and
+// inserts, as a cache under a stream of distinct tokens does, kept growing
+// (BenchmarkTokenCacheFill: 1.2 KB of heap per entry after a million
+// tokens, 1.4 KB after three million; 0.5 KB with the move, at any count). Copying 9,000 entries once per 1,000 new tokens
+// costs each of them less than a microsecond, beside the signature check
+// each of them needed.
+func (c *tokenCache) evictLocked(now time.Time, cost int) {
+	maxEntries, maxBytes := c.maxEntries-c.maxEntries/10, c.maxBytes-c.maxBytes/10-cost
+	kept := make(map[[sha256.Size]byte]cachedToken, min(len(c.m), maxEntries))
+	c.bytes = 0
+	for k, e := range c.m {
+		if len(kept) >= maxEntries || c.bytes+e.cost > maxBytes || !now.Before(e.claims.ValidUntil) {
+			continue
+		}
+		kept[k] = e
+		c.bytes += e.cost
+	}
+	c.m = kept
 }
 
 func (c *tokenCache) removeLocked(sum [sha256.Size]byte, e cachedToken) {

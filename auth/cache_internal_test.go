@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +92,42 @@ func TestTokenCacheHit(t *testing.T) {
 	if len(c.m) != 0 || c.bytes != 0 {
 		t.Errorf("expired entry kept: %d entries, %d bytes", len(c.m), c.bytes)
 	}
+}
+
+// BenchmarkTokenCacheFill stores a new token per operation, as the S4 load
+// of the perf harness sends one (its claims: two audiences, three scopes,
+// a distinct sub), with the default bounds. Run it with -benchtime
+// 1000000x for a million distinct tokens: it reports the entries kept, the
+// heap they hold per entry (live heap after a GC, less the heap before) and
+// the cache's own estimate per entry.
+func BenchmarkTokenCacheFill(b *testing.B) {
+	v := &Validator{cfg: Config{Issuer: "https://tenant.example.auth0.com/", Audience: "https://api.example.com", ClockSkew: MaxClockSkew}}
+	c := newTokenCache(DefaultCacheSize, DefaultCacheBytes)
+	now := time.Now()
+	payload := func(i int) []byte {
+		return fmt.Appendf(nil, `{"iss":%q,"sub":"auth0|pool%09d","aud":[%q,"https://tenant.example.auth0.com/userinfo"],"iat":%d,"exp":%d,"azp":"hCKgU3ysyxNW2FD6gM5MZrmwqtYkcTWP","scope":"openid profile email","permissions":[],"jti":"j%d"}`,
+			v.cfg.Issuer, i, v.cfg.Audience, now.Unix()-5, now.Unix()+86400, i)
+	}
+	kid := strings.Repeat("k", 32)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		claims, strs, err := v.claims(payload(i), now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.put(fmt.Sprintf("token-%d", i), kid, claims, entryCost(kid, strs, claims), now)
+		i++
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n := len(c.m)
+	b.ReportMetric(float64(n), "entries")
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "heap-B/entry")
+	b.ReportMetric(float64(c.bytes)/float64(n), "cost-B/entry")
+	runtime.KeepAlive(c)
 }
