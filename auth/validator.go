@@ -49,7 +49,7 @@ type Config struct {
 	// (estimated: strings, slices and a fixed overhead per entry); 0 means
 	// DefaultCacheBytes.
 	CacheBytes int
-	Now       func() time.Time // nil means time.Now
+	Now        func() time.Time // nil means time.Now
 }
 
 // Validator checks access tokens against one issuer and audience.
