@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -127,5 +128,39 @@ func TestAuthorizationHeader(t *testing.T) {
 				t.Errorf("err = %v; want reason %s", err, ReasonInvalidHeader)
 			}
 		})
+	}
+}
+
+// TestGraphic: the eight-bytes-at-a-time check agrees with the bytewise one
+// on every byte at every position, and on random strings.
+func TestGraphic(t *testing.T) {
+	slow := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x21 || s[i] >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	for n := range 20 {
+		for pos := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				if got, want := graphic(string(b)), slow(string(b)); got != want {
+					t.Fatalf("graphic(%q) = %v; want %v", b, got, want)
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = byte(0x1c + r.IntN(0x68)) // around both edges
+		}
+		if got, want := graphic(string(b)), slow(string(b)); got != want {
+			t.Fatalf("graphic(%q) = %v; want %v", b, got, want)
+		}
 	}
 }
