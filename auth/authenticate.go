@@ -8,9 +8,9 @@ import (
 
 // DefaultMaxCredentialsBytes caps credentials (MAX_AUTH_HEADER_BYTES) when
 // Config.MaxCredentialsBytes is zero: 64 KiB. An Auth0 access token of a
-// user holding 1,000 RBAC permissions ("read:resource-0001" ...) is about
-// 29 KiB with them in "permissions", and 53 KiB (54,088 bytes) when
-// "scope" lists them all too; a longer token is refused before any JSON or
+// user holding 1,000 RBAC permissions ("read:resource-0001" ...) is 28,755
+// bytes with them in "permissions", and 54,088 when "scope" lists them all
+// too; a longer token is refused before any JSON or
 // base64 is decoded. It stays far below net/http's 1 MiB for all headers
 // (MAX_HEADER_BYTES), so that a longer token still gets this server's 401.
 const DefaultMaxCredentialsBytes = 64 << 10
