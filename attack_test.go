@@ -19,6 +19,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
+	"github.com/authgql/server/auth"
 	"github.com/authgql/server/auth/authtest"
 )
 
@@ -60,9 +61,11 @@ func TestAttackTokens(t *testing.T) {
 	trap := authtest.NewTrap(t, attacker)
 
 	rows := []tokenRow{
-		// Over MAX_AUTH_HEADER_BYTES: refused as a header before any parsing.
-		{"kid of 9000 bytes (over the header cap)", authtest.Forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 9000)}), "invalid_header"},
-		{"5000 audiences (over the header cap)", authtest.Forge(t, key, authtest.WithClaims(base, "aud", strings.Split(strings.Repeat("a,", 5000)+is.Audience, ",")), nil), "invalid_header"},
+		// Over MAX_AUTH_HEADER_BYTES: an invalid token, refused before any
+		// JSON or base64 is decoded.
+		{"kid of 70000 bytes (over the cap)", authtest.Forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 70000)}), "invalid_token"},
+		{"20000 audiences (over the cap), ours among them", authtest.Forge(t, key, authtest.WithClaims(base, "aud", strings.Split(strings.Repeat("a,", 20000)+is.Audience, ",")), nil), "invalid_token"},
+		{"kid of 9000 bytes (under the cap, unknown)", authtest.Forge(t, attacker, base, map[string]any{"kid": strings.Repeat("k", 9000)}), "invalid_token"},
 	}
 	runTokenRows(t, ts, append(rows, attackRows(is.Attacks(t, time.Now(), trap))...))
 	if n := trap.Requests(); n != 0 {
@@ -136,18 +139,32 @@ func TestAttackHeaders(t *testing.T) {
 	host := strings.TrimSuffix(strings.TrimPrefix(ts.URL, "http://"), "/")
 	body := `{"query":"{ publicMessage { text } privateMessage { text } }"}`
 
-	t.Run("Authorization over MAX_AUTH_HEADER_BYTES", func(t *testing.T) {
-		h := "Bearer " + strings.Repeat("a", 8<<10)
+	// Over the cap, a bearer token is an invalid token (RFC 6750
+	// invalid_token), and anything else a malformed header.
+	limit := fmt.Sprint(auth.DefaultMaxCredentialsBytes)
+	t.Run("a token over MAX_AUTH_HEADER_BYTES: invalid_token", func(t *testing.T) {
+		h := "Bearer " + strings.Repeat("a", auth.DefaultMaxCredentialsBytes)
 		r := ts.graphQL(t, publicQuery, h)
-		wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_header", challengeHeader)
-		if !strings.Contains(string(r.Body), "8192") {
-			t.Errorf("refusal does not name the 8192-byte limit: %s", r.Body)
+		wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_token", challengeToken)
+		if !strings.Contains(string(r.Body), limit) {
+			t.Errorf("refusal does not name the %s-byte limit: %s", limit, r.Body)
 		}
 	})
 
 	t.Run("a 100 KiB token is still our 401, not 431", func(t *testing.T) {
 		r := ts.graphQL(t, publicQuery, "Bearer "+strings.Repeat("a", 100<<10))
-		wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_header", challengeHeader)
+		wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_token", challengeToken)
+	})
+
+	t.Run("a malformed header over MAX_AUTH_HEADER_BYTES: invalid_header", func(t *testing.T) {
+		for _, h := range []string{
+			"Basic " + strings.Repeat("a", 100<<10),
+			"Bearer " + strings.Repeat("a", 50<<10) + " " + strings.Repeat("b", 50<<10),
+			strings.Repeat("a", 100<<10),
+		} {
+			r := ts.graphQL(t, publicQuery, h)
+			wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_header", challengeHeader)
+		}
 	})
 
 	t.Run("headers near MAX_HEADER_BYTES are served", func(t *testing.T) {
@@ -249,7 +266,9 @@ func TestAttackHeaders(t *testing.T) {
 	})
 }
 
-// TestAttackAuthHeaderCap: MAX_AUTH_HEADER_BYTES is honoured and named.
+// TestAttackAuthHeaderCap: MAX_AUTH_HEADER_BYTES is honoured and named;
+// over it a bearer token is invalid_token, a malformed header
+// invalid_header.
 func TestAttackAuthHeaderCap(t *testing.T) {
 	ts := startServer(t, map[string]string{"MAX_AUTH_HEADER_BYTES": "1024"})
 	tok := ts.Issuer.Token(t)
@@ -258,10 +277,46 @@ func TestAttackAuthHeaderCap(t *testing.T) {
 	}
 	wantStatus(t, ts.graphQL(t, publicQuery, bearer(tok)), http.StatusOK)
 	r := ts.graphQL(t, publicQuery, bearer(tok+strings.Repeat("A", 1025-len(tok)-len("Bearer "))))
-	wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_header", challengeHeader)
+	wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_token", challengeToken)
 	if !strings.Contains(string(r.Body), "1024") {
 		t.Errorf("refusal does not name the 1024-byte limit: %s", r.Body)
 	}
+	r = ts.graphQL(t, publicQuery, "Basic "+strings.Repeat("A", 2048))
+	wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_header", challengeHeader)
+}
+
+// TestThousandPermissionsToken: an Auth0 access token of a user holding
+// 1,000 RBAC permissions, listed in "permissions" and in "scope" (54 KB),
+// fits the default cap and works over a real socket, on GraphQL and REST.
+func TestThousandPermissionsToken(t *testing.T) {
+	ts := startServer(t, nil)
+	perms := make([]string, 1000)
+	for i := range perms {
+		perms[i] = fmt.Sprintf("read:resource-%04d", i+1)
+	}
+	perms[999] = "read:messages" // the scope the guarded field and route need, last
+	tok := ts.Issuer.Token(t, authtest.Permissions(perms...), authtest.Scope(append([]string{"openid", "profile", "email"}, perms...)...),
+		authtest.Subject("auth0|5f7c8ec7c33c6c004bbafe82"), authtest.Claim("azp", "Xw3bA5fK2Lq9ZpT7mN1cV8rY4uE6hJ0s"))
+	if n := len(bearer(tok)); n <= 50_000 || n > auth.DefaultMaxCredentialsBytes {
+		t.Fatalf("Authorization of %d bytes; want over 50,000 and within the default cap %d", n, auth.DefaultMaxCredentialsBytes)
+	}
+	for range 2 { // validated, then from the token cache
+		r := ts.graphQL(t, allFields, bearer(tok))
+		wantStatus(t, r, http.StatusOK)
+		body := r.json(t)
+		if errs := body["errors"]; errs != nil {
+			t.Fatalf("errors: %v", errs)
+		}
+		if data, _ := body["data"].(map[string]any); data["scopedMessage"] == nil {
+			t.Fatalf("scopedMessage is null: %s", r.Body)
+		}
+		wantStatus(t, do(t, http.MethodGet, ts.URL+"api/private-scoped", "", map[string]string{"Authorization": bearer(tok)}), http.StatusOK)
+	}
+	// Without the scope that the route needs, the same size of token is a
+	// 403, not a refusal of the token.
+	perms[999] = "read:resource-1000"
+	other := ts.Issuer.Token(t, authtest.Permissions(perms...), authtest.Scope(perms...))
+	wantStatus(t, do(t, http.MethodGet, ts.URL+"api/private-scoped", "", map[string]string{"Authorization": bearer(other)}), http.StatusForbidden)
 }
 
 // graphiQLIntrospection is getIntrospectionQuery() of graphql-js 16.15

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,54 +11,65 @@ import (
 )
 
 // TestBearerToken: what Authenticate accepts as credentials before any
-// token is validated.
+// token is validated. Over the cap, a bearer token is an invalid token
+// (invalid_token) and anything else a malformed header (invalid_header),
+// however long.
 func TestBearerToken(t *testing.T) {
 	tok := "aaa.bbb.ccc"
 	long := "Bearer " + strings.Repeat("x", DefaultMaxCredentialsBytes-len("Bearer "))
+	huge := strings.Repeat("x", 2*DefaultMaxCredentialsBytes)
 	for _, tt := range []struct {
 		name, header string
 		max          int
 		want         string
-		wantErr      bool
+		reason       Reason // "" means no error
 	}{
-		{"empty: anonymous", "", 0, "", false},
-		{"blank: anonymous", "  \t ", 0, "", false},
-		{"Bearer", "Bearer " + tok, 0, tok, false},
-		{"lower-case scheme", "bearer " + tok, 0, tok, false},
-		{"upper-case scheme", "BEARER " + tok, 0, tok, false},
-		{"extra spaces", "  Bearer   " + tok + "  ", 0, tok, false},
-		{"tab", "Bearer\t" + tok, 0, tok, false},
-		{"exactly at the cap", long, 0, strings.TrimPrefix(long, "Bearer "), false},
-		{"one byte over the cap", long + "x", 0, "", true},
-		{"custom cap", "Bearer " + tok, 10, "", true},
-		{"scheme only", "Bearer", 0, "", true},
-		{"scheme and spaces", "Bearer   ", 0, "", true},
-		{"two tokens", "Bearer a b", 0, "", true},
-		{"Basic", "Basic dXNlcjpwYXNz", 0, "", true},
-		{"token without scheme", tok, 0, "", true},
-		{"scheme glued to the token", "Bearer" + tok, 0, "", true},
-		{"scheme with a colon", "Bearer: " + tok, 0, "", true},
-		{"comma-joined headers", "Bearer a, Bearer b", 0, "", true},
-		{"Token scheme", "Token " + tok, 0, "", true},
-		{"DPoP scheme", "DPoP " + tok, 0, "", true},
+		{"empty: anonymous", "", 0, "", ""},
+		{"blank: anonymous", "  \t ", 0, "", ""},
+		{"Bearer", "Bearer " + tok, 0, tok, ""},
+		{"lower-case scheme", "bearer " + tok, 0, tok, ""},
+		{"upper-case scheme", "BEARER " + tok, 0, tok, ""},
+		{"extra spaces", "  Bearer   " + tok + "  ", 0, tok, ""},
+		{"tab", "Bearer\t" + tok, 0, tok, ""},
+		{"no-break space (Unicode white space, as strings.Fields)", "Bearer\u00a0" + tok, 0, tok, ""},
+		{"exactly at the cap", long, 0, strings.TrimPrefix(long, "Bearer "), ""},
+		{"one byte over the cap: an invalid token", long + "x", 0, "", ReasonInvalidToken},
+		{"custom cap: an invalid token", "Bearer " + tok, 10, "", ReasonInvalidToken},
+		{"a huge token: an invalid token", "Bearer " + huge, 0, "", ReasonInvalidToken},
+		{"white space over the cap around a token", "Bearer " + tok + strings.Repeat(" ", DefaultMaxCredentialsBytes), 0, "", ReasonInvalidToken},
+		{"blank over the cap", strings.Repeat(" ", DefaultMaxCredentialsBytes+1), 0, "", ReasonInvalidHeader},
+		{"huge Basic", "Basic " + huge, 0, "", ReasonInvalidHeader},
+		{"huge without a scheme", huge, 0, "", ReasonInvalidHeader},
+		{"huge with two tokens", "Bearer " + huge + " " + huge, 0, "", ReasonInvalidHeader},
+		{"huge scheme only", "Bearer" + strings.Repeat(" ", DefaultMaxCredentialsBytes), 0, "", ReasonInvalidHeader},
+		{"scheme only", "Bearer", 0, "", ReasonInvalidHeader},
+		{"scheme and spaces", "Bearer   ", 0, "", ReasonInvalidHeader},
+		{"two tokens", "Bearer a b", 0, "", ReasonInvalidHeader},
+		{"Basic", "Basic dXNlcjpwYXNz", 0, "", ReasonInvalidHeader},
+		{"token without scheme", tok, 0, "", ReasonInvalidHeader},
+		{"scheme glued to the token", "Bearer" + tok, 0, "", ReasonInvalidHeader},
+		{"scheme with a colon", "Bearer: " + tok, 0, "", ReasonInvalidHeader},
+		{"comma-joined headers", "Bearer a, Bearer b", 0, "", ReasonInvalidHeader},
+		{"Token scheme", "Token " + tok, 0, "", ReasonInvalidHeader},
+		{"DPoP scheme", "DPoP " + tok, 0, "", ReasonInvalidHeader},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := bearerToken(tt.header, tt.max)
 			if got != tt.want {
 				t.Errorf("token = %q; want %q", got, tt.want)
 			}
-			if !tt.wantErr {
+			if tt.reason == "" {
 				if err != nil {
 					t.Errorf("err = %v; want nil", err)
 				}
 				return
 			}
 			var e *Error
-			if !errors.As(err, &e) || e.Reason != ReasonInvalidHeader {
-				t.Fatalf("err = %v; want reason %s", err, ReasonInvalidHeader)
+			if !errors.As(err, &e) || e.Reason != tt.reason {
+				t.Fatalf("err = %v; want reason %s", err, tt.reason)
 			}
-			if errors.Is(err, ErrInvalidToken) {
-				t.Errorf("a malformed header reads as an invalid token")
+			if got := errors.Is(err, ErrInvalidToken); got != (tt.reason == ReasonInvalidToken) {
+				t.Errorf("errors.Is(err, ErrInvalidToken) = %v for reason %s", got, tt.reason)
 			}
 			if Describe(err).Status != http.StatusUnauthorized {
 				t.Errorf("status = %d; want 401", Describe(err).Status)
@@ -66,9 +78,18 @@ func TestBearerToken(t *testing.T) {
 	}
 
 	t.Run("over the cap names the limit", func(t *testing.T) {
-		_, err := bearerToken(long+"x", 0)
-		if d := Describe(err).Description; !strings.Contains(d, fmt.Sprint(DefaultMaxCredentialsBytes)) {
-			t.Errorf("description %q does not name the limit %d", d, DefaultMaxCredentialsBytes)
+		for _, h := range []string{long + "x", strings.Repeat(" ", DefaultMaxCredentialsBytes+1)} {
+			_, err := bearerToken(h, 0)
+			if d := Describe(err).Description; !strings.Contains(d, fmt.Sprint(DefaultMaxCredentialsBytes)) {
+				t.Errorf("description %q does not name the limit %d", d, DefaultMaxCredentialsBytes)
+			}
+		}
+	})
+
+	t.Run("reading credentials allocates nothing", func(t *testing.T) {
+		h := "Bearer " + tok
+		if n := testing.AllocsPerRun(100, func() { _, _ = bearerToken(h, 0) }); n != 0 {
+			t.Errorf("bearerToken allocates %v times; want 0", n)
 		}
 	})
 }
@@ -107,5 +128,39 @@ func TestAuthorizationHeader(t *testing.T) {
 				t.Errorf("err = %v; want reason %s", err, ReasonInvalidHeader)
 			}
 		})
+	}
+}
+
+// TestGraphic: the eight-bytes-at-a-time check agrees with the bytewise one
+// on every byte at every position, and on random strings.
+func TestGraphic(t *testing.T) {
+	slow := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x21 || s[i] >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	for n := range 20 {
+		for pos := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				if got, want := graphic(string(b)), slow(string(b)); got != want {
+					t.Fatalf("graphic(%q) = %v; want %v", b, got, want)
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = byte(0x1c + r.IntN(0x68)) // around both edges
+		}
+		if got, want := graphic(string(b)), slow(string(b)); got != want {
+			t.Fatalf("graphic(%q) = %v; want %v", b, got, want)
+		}
 	}
 }

@@ -39,7 +39,12 @@ func TestAuthenticate(t *testing.T) {
 		{"Basic", "Basic dXNlcjpwYXNz", auth.ReasonInvalidHeader, false},
 		{"bare token", good, auth.ReasonInvalidHeader, false},
 		{"two tokens", "Bearer " + good + " " + good, auth.ReasonInvalidHeader, false},
-		{"over the cap by white space", padded, auth.ReasonInvalidHeader, false},
+		// Over the cap, a bearer token is an invalid token, however the
+		// length comes about; a malformed header stays a malformed header.
+		{"over the cap by white space", padded, auth.ReasonInvalidToken, false},
+		{"a token over the cap", "Bearer " + good + strings.Repeat("A", maxBytes), auth.ReasonInvalidToken, false},
+		{"Basic over the cap", "Basic " + strings.Repeat("A", 4*maxBytes), auth.ReasonInvalidHeader, false},
+		{"two tokens over the cap", "Bearer " + good + " " + strings.Repeat("A", maxBytes), auth.ReasonInvalidHeader, false},
 		{"invalid token", "Bearer not.a.jwt", auth.ReasonInvalidToken, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

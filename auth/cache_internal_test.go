@@ -2,15 +2,17 @@ package auth
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
 
 func TestTokenCacheBounded(t *testing.T) {
 	now := time.Now()
-	c := newTokenCache(10)
+	c := newTokenCache(10, 1<<20)
 	for i := range 1000 {
-		c.put(fmt.Sprint("token-", i), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, now)
+		c.put(fmt.Sprint("token-", i), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 300, now)
 		if len(c.m) > 10 {
 			t.Fatalf("cache holds %d entries; max 10", len(c.m))
 		}
@@ -21,12 +23,111 @@ func TestTokenCacheBounded(t *testing.T) {
 	if _, ok := c.get("token-999", now, func(string) bool { return false }); ok {
 		t.Errorf("hit although the key is gone")
 	}
-	if newTokenCache(0) != nil {
+	if newTokenCache(0, 1<<20) != nil {
 		t.Errorf("size 0 does not disable the cache")
 	}
 	var disabled *tokenCache
-	disabled.put("x", "k", &Claims{}, now)
+	disabled.put("x", "k", &Claims{}, 300, now)
 	if _, ok := disabled.get("x", now, func(string) bool { return true }); ok {
 		t.Errorf("disabled cache hit")
 	}
+}
+
+// TestTokenCacheBoundedInBytes: large entries are bounded by the byte
+// budget long before the entry count, and one larger than the whole
+// budget is not stored.
+func TestTokenCacheBoundedInBytes(t *testing.T) {
+	now := time.Now()
+	const budget = 100 << 10
+	c := newTokenCache(10000, budget)
+	for i := range 1000 {
+		c.put(fmt.Sprint("big-", i), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 10<<10, now)
+		if c.bytes > budget {
+			t.Fatalf("cache holds %d bytes; max %d", c.bytes, budget)
+		}
+	}
+	if len(c.m) > 10 {
+		t.Errorf("%d entries of 10 KiB in a 100 KiB budget", len(c.m))
+	}
+	sum := 0
+	for _, e := range c.m {
+		sum += e.cost
+	}
+	if sum != c.bytes {
+		t.Errorf("bytes = %d; the entries cost %d", c.bytes, sum)
+	}
+	c.put("huge", "kid", &Claims{ValidUntil: now.Add(time.Hour)}, budget+1, now)
+	if _, ok := c.get("huge", now, func(string) bool { return true }); ok {
+		t.Error("an entry over the whole budget was stored")
+	}
+	// Storing the same token again replaces its entry, not adds to it.
+	before := c.bytes
+	c.put("big-999", "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 10<<10, now)
+	if c.bytes != before {
+		t.Errorf("bytes %d after storing a cached token again; want %d", c.bytes, before)
+	}
+}
+
+// TestTokenCacheHit: a hit is the stored claims themselves, found without
+// allocating; an expired entry is no hit and is dropped.
+func TestTokenCacheHit(t *testing.T) {
+	now := time.Now()
+	c := newTokenCache(10, 1<<20)
+	tok := strings.Repeat("t", 900) // longer than the hasher's buffer
+	want := &Claims{Subject: "u", ValidUntil: now.Add(time.Minute)}
+	c.put(tok, "kid", want, 300, now)
+	hasKey := func(kid string) bool { return kid == "kid" }
+	if got, ok := c.get(tok, now, hasKey); !ok || got != want {
+		t.Fatalf("get = %p, %v; want the stored %p", got, ok, want)
+	}
+	if _, ok := c.get(tok[:899]+"u", now, hasKey); ok {
+		t.Fatal("a different token hit")
+	}
+	if n := testing.AllocsPerRun(100, func() { c.get(tok, now, hasKey) }); n != 0 {
+		t.Errorf("a hit allocates %v times; want 0", n)
+	}
+	if _, ok := c.get(tok, want.ValidUntil, hasKey); ok {
+		t.Error("hit at ValidUntil")
+	}
+	if len(c.m) != 0 || c.bytes != 0 {
+		t.Errorf("expired entry kept: %d entries, %d bytes", len(c.m), c.bytes)
+	}
+}
+
+// BenchmarkTokenCacheFill stores a new token per operation, as the S4 load
+// of the perf harness sends one (its claims: two audiences, three scopes,
+// a distinct sub), with the default bounds. Run it with -benchtime
+// 1000000x for a million distinct tokens: it reports the entries kept, the
+// heap they hold per entry (live heap after a GC, less the heap before) and
+// the cache's own estimate per entry.
+func BenchmarkTokenCacheFill(b *testing.B) {
+	v := &Validator{cfg: Config{Issuer: "https://tenant.example.auth0.com/", Audience: "https://api.example.com", ClockSkew: MaxClockSkew}}
+	c := newTokenCache(DefaultCacheSize, DefaultCacheBytes)
+	now := time.Now()
+	payload := func(i int) []byte {
+		return fmt.Appendf(nil, `{"iss":%q,"sub":"auth0|pool%09d","aud":[%q,"https://tenant.example.auth0.com/userinfo"],"iat":%d,"exp":%d,"azp":"hCKgU3ysyxNW2FD6gM5MZrmwqtYkcTWP","scope":"openid profile email","permissions":[],"jti":"j%d"}`,
+			v.cfg.Issuer, i, v.cfg.Audience, now.Unix()-5, now.Unix()+86400, i)
+	}
+	kid := strings.Repeat("k", 32)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		claims, strs, err := v.claims(payload(i), now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.put(fmt.Sprintf("token-%d", i), kid, claims, entryCost(kid, strs, claims), now)
+		i++
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n := len(c.m)
+	b.ReportMetric(float64(n), "entries")
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "heap-B/entry")
+	b.ReportMetric(float64(c.bytes)/float64(n), "cost-B/entry")
+	runtime.KeepAlive(c)
 }

@@ -9,6 +9,11 @@ import (
 
 // Claims are the verified facts of an access token that authorization
 // decisions use.
+//
+// Claims from a Validator are shared: every request that sends the same
+// token gets the same *Claims from the token cache, so they are read-only
+// once returned. Nothing may modify them, their slices included (copy
+// first, e.g. slices.Clone(c.Scopes)).
 type Claims struct {
 	Subject   string    // "sub": the user or client the token was issued to
 	Issuer    string    // "iss"
@@ -32,14 +37,35 @@ func (c *Claims) HasScope(scope string) bool {
 }
 
 // mergeScopes splits the scope string and appends permissions, dropping
-// duplicates.
+// empty strings and duplicates, in linear time: a token may carry
+// thousands of permissions.
 func mergeScopes(scope string, permissions []string) []string {
-	fields := strings.Fields(scope)
-	out := make([]string, 0, len(fields)+len(permissions))
-	for _, s := range slices.Concat(fields, permissions) {
-		if s != "" && !slices.Contains(out, s) {
-			out = append(out, s)
+	out := make([]string, 0, strings.Count(scope, " ")+1+len(permissions))
+	var seen map[string]struct{} // for long lists; short ones are searched
+	if cap(out) > 16 {
+		seen = make(map[string]struct{}, cap(out))
+	}
+	add := func(s string) {
+		switch {
+		case s == "":
+			return
+		case seen == nil:
+			if slices.Contains(out, s) {
+				return
+			}
+		default:
+			if _, dup := seen[s]; dup {
+				return
+			}
+			seen[s] = struct{}{}
 		}
+		out = append(out, s)
+	}
+	for s := range strings.FieldsSeq(scope) {
+		add(s)
+	}
+	for _, s := range permissions {
+		add(s)
 	}
 	return out
 }

@@ -20,7 +20,7 @@ const (
 	ReasonInvalidHeader     Reason = "invalid_header"               // Authorization is not "Bearer <token>"
 	ReasonTokenExpired      Reason = "token_expired"                // exp has passed
 	ReasonInvalidClaims     Reason = "invalid_claims"               // iss, aud, nbf, iat or a claim's type is wrong
-	ReasonInvalidToken      Reason = "invalid_token"                // malformed, bad signature, unknown key, bad alg
+	ReasonInvalidToken      Reason = "invalid_token"                // malformed, too long, bad signature, unknown key, bad alg
 	ReasonInsufficientScope Reason = "insufficient_scope"           // valid token without the required scope
 )
 

@@ -1,11 +1,13 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,10 +45,22 @@ func FuzzParseAuthorization(f *testing.F) {
 		if limit <= 0 {
 			limit = DefaultMaxCredentialsBytes
 		}
+		fields := strings.Fields(header)
+		wellFormed := len(fields) == 2 && strings.EqualFold(fields[0], "Bearer")
 		if err != nil {
+			// Malformed: invalid_header, whatever the length. Well-formed
+			// but over the cap: an invalid token. Blank over the cap:
+			// invalid_header.
+			want := ReasonInvalidHeader
+			if wellFormed {
+				want = ReasonInvalidToken
+			}
 			var e *Error
-			if !errors.As(err, &e) || e.Reason != ReasonInvalidHeader {
-				t.Fatalf("err = %v; want an *Error with reason %s", err, ReasonInvalidHeader)
+			if !errors.As(err, &e) || e.Reason != want {
+				t.Fatalf("err = %v; want an *Error with reason %s", err, want)
+			}
+			if wellFormed && len(header) <= limit || len(fields) == 0 && len(header) <= limit {
+				t.Fatalf("header %q within the %d-byte cap refused: %v", header, limit, err)
 			}
 			if tok != "" {
 				t.Fatalf("token %q returned with an error", tok)
@@ -312,4 +326,118 @@ func readSeed(t *testing.T, path string) string {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return s
+}
+
+// FuzzNumericDate: the conversion of a NumericDate agrees with exact
+// rational arithmetic (math/big) on every JSON number: a time in [0,
+// MaxNumericDate] truncated to the nanosecond, or refused; and it never
+// panics on other input.
+func FuzzNumericDate(f *testing.F) {
+	for _, s := range []string{
+		"0", "-0", "0.0", "1", "-1", "1.5", "1e9", "1E+10", "1e-9", "1e-10", "15E8", "0.15e10",
+		"253402300799", "253402300799.999999999", "253402300800", "9223372036800000000",
+		"9223372036854775807", "18446744073709551616", "1e400", "-1e-400", "1e99999999999999999999",
+		"123456789.123456789123", "00", "NaN", "", "-", "1e", ".5",
+	} {
+		f.Add(s)
+	}
+	maxDate := new(big.Rat).SetInt64(MaxNumericDate + 1)
+	billion := big.NewRat(1e9, 1)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := numericDate([]byte(s)) // any input: must not panic
+		if !isJSONNumberText(s) {
+			return
+		}
+		if ok && (got.Unix() < 0 || got.Unix() > MaxNumericDate) {
+			t.Fatalf("numericDate(%q) = %v, out of range", s, got)
+		}
+		if exponentTooLarge(s) {
+			// math/big would build a number of that many digits. With an
+			// exponent of a million or more, and fewer digits than that,
+			// a value is 0 or out of range.
+			if ok && got.UnixNano() != 0 && len(s) < 1e6 {
+				t.Fatalf("numericDate(%q) = %v; want 0 or out of range", s, got)
+			}
+			return
+		}
+		r, okRat := new(big.Rat).SetString(s)
+		if !okRat {
+			t.Fatalf("math/big cannot read the JSON number %q", s)
+		}
+		if inRange := r.Sign() >= 0 && r.Cmp(maxDate) < 0; ok != inRange {
+			t.Fatalf("numericDate(%q) in range = %v; want %v", s, ok, inRange)
+		}
+		if !ok {
+			return
+		}
+		ns := new(big.Rat).Mul(r, billion)
+		want := new(big.Int).Quo(ns.Num(), ns.Denom()) // truncated: r >= 0
+		if gotNs := new(big.Int).Add(new(big.Int).Mul(big.NewInt(got.Unix()), big.NewInt(1e9)), big.NewInt(int64(got.Nanosecond()))); gotNs.Cmp(want) != 0 {
+			t.Fatalf("numericDate(%q) = %v (%s ns); want %s ns", s, got, gotNs, want)
+		}
+	})
+}
+
+// isJSONNumberText reports whether s is exactly one JSON number.
+func isJSONNumberText(s string) bool {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil || d.More() {
+		return false
+	}
+	n, ok := v.(json.Number)
+	return ok && string(n) == s
+}
+
+// exponentTooLarge reports whether s has an exponent of a million or more
+// (in absolute value).
+func exponentTooLarge(s string) bool {
+	i := strings.IndexAny(s, "eE")
+	if i < 0 {
+		return false
+	}
+	return len(strings.TrimLeft(strings.TrimLeft(s[i+1:], "+-"), "0")) > 6
+}
+
+// FuzzScanClaims: the one-pass claims scanner accepts exactly the payloads
+// encoding/json reads as an object (or null), and finds for each claim the
+// validator reads the same JSON text as encoding/json's map, which also
+// decodes escaped names and keeps the last of duplicate ones.
+func FuzzScanClaims(f *testing.F) {
+	for _, s := range []string{
+		`{"iss":"https://x/","aud":["a","b"],"exp":1e9,"scope":"a b","permissions":["p"]}`,
+		`{"exp":1,"exp":"x"}`, `{"\u0065xp":1,"EXP":2,"ſcope":"a"}`, `null`, ` { } `, `[]`, `"x"`, `{"a":[[[{}]]]}`,
+		`{"a":"\ud83d\ude00","sub":"\ud800","iss":"\xff"}`, `{"a":1}x`, `{"a":01}`, `{"a":tru}`, `{"a":"\x01"}`,
+		`{"a":1,}`, `{,}`, `{"a" 1}`, `{"aud":[null]}`, "{\"a\":\"\\u00e9\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		rc, err := scanClaims(payload)
+		var m map[string]json.RawMessage
+		jsonErr := json.Unmarshal(payload, &m)
+		if (err == nil) != (jsonErr == nil) {
+			t.Fatalf("scanClaims(%q) err = %v; encoding/json: %v", payload, err, jsonErr)
+		}
+		if err != nil {
+			return
+		}
+		for name, got := range map[string][]byte{"exp": rc.exp, "nbf": rc.nbf, "iat": rc.iat, "iss": rc.iss, "sub": rc.sub,
+			"aud": rc.aud, "scope": rc.scope, "permissions": rc.permissions} {
+			want, ok := m[name]
+			if ok != (got != nil) || !bytes.Equal(got, want) {
+				t.Fatalf("scanClaims(%q).%s = %q; encoding/json: %q (present %v)", payload, name, got, want, ok)
+			}
+			if got == nil {
+				continue
+			}
+			var s string
+			if json.Unmarshal(got, &s) == nil {
+				if b := new(strings.Builder); !appendString(b, got) || b.String() != s {
+					t.Fatalf("%s %q decodes to %q; encoding/json: %q", name, got, b.String(), s)
+				}
+			}
+		}
+	})
 }

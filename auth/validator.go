@@ -1,9 +1,7 @@
 package auth
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/authgql/server/jwks"
 	"github.com/authgql/server/metrics"
@@ -26,6 +23,14 @@ const MaxClockSkew = 60 * time.Second
 // unless TOKEN_CACHE_SIZE says otherwise. A zero Config.CacheSize disables
 // the cache.
 const DefaultCacheSize = 10000
+
+// DefaultCacheBytes bounds the memory the token cache holds when
+// Config.CacheBytes is zero: 16 MiB. A typical access token costs about
+// 500 bytes (487 of heap measured by BenchmarkTokenCacheFill for the perf
+// harness's tokens), so DefaultCacheSize binds first, at about 5 MB; a
+// token with 1,000 permissions costs some 55 KB, and this bound keeps about
+// 300 of them rather than 10,000 (550 MB).
+const DefaultCacheBytes = 16 << 20
 
 // Config configures a Validator. Zero values mean the documented defaults.
 type Config struct {
@@ -41,8 +46,12 @@ type Config struct {
 	// sent again is not verified again (see tokenCache); 0 disables, and
 	// the server's default is DefaultCacheSize.
 	CacheSize int
-	Now       func() time.Time // nil means time.Now
-	Metrics   *metrics.Metrics // token cache hits and misses; nil means none
+	// CacheBytes bounds the memory those tokens' claims hold, in bytes
+	// (estimated: strings, slices and a fixed overhead per entry); 0 means
+	// DefaultCacheBytes.
+	CacheBytes int
+	Now        func() time.Time // nil means time.Now
+	Metrics    *metrics.Metrics // token cache hits and misses; nil means none
 }
 
 // Validator checks access tokens against one issuer and audience.
@@ -92,13 +101,19 @@ func NewValidator(cfg Config, keys *jwks.Cache) (*Validator, error) {
 	if cfg.MaxCredentialsBytes <= 0 {
 		cfg.MaxCredentialsBytes = DefaultMaxCredentialsBytes
 	}
+	if cfg.CacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("auth: cache bytes %d is negative", cfg.CacheBytes))
+	}
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Validator{cfg: cfg, keys: keys, cache: newTokenCache(cfg.CacheSize)}, nil
+	return &Validator{cfg: cfg, keys: keys, cache: newTokenCache(cfg.CacheSize, cfg.CacheBytes)}, nil
 }
 
 // Ready reports whether the validator has keys to verify tokens with.
@@ -108,20 +123,33 @@ func (v *Validator) Ready() bool { return v.keys.Ready() }
 // whose Reason is ReasonUnavailable, ReasonTokenExpired, ReasonInvalidClaims
 // or ReasonInvalidToken. Transports call Authenticate, which reads the
 // token out of the credentials they carry and then calls Validate.
+//
+// The claims may be shared with other requests that sent the same token
+// (see tokenCache): callers must not modify them.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	if !v.keys.Ready() {
 		return nil, v.unavailable(jwks.ErrNotReady)
 	}
-	if err := checkCompact(raw, v.cfg.MaxCredentialsBytes); err != nil {
-		return nil, &Error{Reason: ReasonInvalidToken, Err: err}
+	if len(raw) > v.cfg.MaxCredentialsBytes {
+		return nil, v.tooLong(len(raw))
+	}
+	if strings.Count(raw, ".") != 2 {
+		// Not a compact JWS: refused before it costs a digest.
+		return nil, &Error{Reason: ReasonInvalidToken, Err: errNotCompact}
 	}
 	now := v.cfg.Now()
+	// A hit is a string that passed every check below before, byte for
+	// byte, so only what can change since is checked again: the time and
+	// the key set (and checkCompact's pass over every byte is saved).
 	if c, ok := v.cache.get(raw, now, v.keys.Has); ok {
 		v.cfg.Metrics.TokenCacheHit()
 		return c, nil
 	}
 	if v.cache != nil {
 		v.cfg.Metrics.TokenCacheMiss()
+	}
+	if err := checkCompact(raw); err != nil {
+		return nil, &Error{Reason: ReasonInvalidToken, Err: err}
 	}
 	var kid string
 	payload, err := jws.Verify([]byte(raw), jws.WithCompact(), jws.WithContext(ctx),
@@ -135,12 +163,21 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		}
 		return nil, &Error{Reason: ReasonInvalidToken, Err: err}
 	}
-	claims, err := v.claims(payload)
+	claims, strs, err := v.claims(payload, now)
 	if err != nil {
 		return nil, err
 	}
-	v.cache.put(raw, kid, claims, now)
+	v.cache.put(raw, kid, claims, entryCost(kid, strs, claims), now)
 	return claims, nil
+}
+
+// tooLong is the refusal of a token of n bytes, over the cap: an invalid
+// token (RFC 6750's invalid_token: "malformed or otherwise invalid"), and
+// the message names the cap so that an operator knows what to raise.
+func (v *Validator) tooLong(n int) *Error {
+	return &Error{Reason: ReasonInvalidToken,
+		Detail: fmt.Sprintf("Bearer token is larger than the %d-byte limit", v.cfg.MaxCredentialsBytes),
+		Err:    fmt.Errorf("token of %d bytes exceeds %d", n, v.cfg.MaxCredentialsBytes)}
 }
 
 func (v *Validator) unavailable(err error) *Error {
@@ -149,7 +186,8 @@ func (v *Validator) unavailable(err error) *Error {
 
 // fetchKey is the jws.KeyProvider: it checks the protected header and hands
 // jws exactly one key and one algorithm, both chosen by us, never by the
-// token.
+// token. The key is the raw public key the key set parsed when it was
+// loaded, so jws converts nothing per token.
 func (v *Validator) fetchKey(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
 	h := sig.ProtectedHeaders()
 	alg := h.Algorithm()
@@ -173,88 +211,157 @@ func (v *Validator) fetchKey(ctx context.Context, sink jws.KeySink, sig *jws.Sig
 	if err != nil {
 		return err
 	}
-	if ka := key.Algorithm().String(); ka != "" && ka != alg.String() {
-		return fmt.Errorf("alg %q does not match key %q's alg %q", alg, kid, ka)
+	if key.Algorithm != "" && key.Algorithm != alg {
+		return fmt.Errorf("alg %q does not match key %q's alg %q", alg, kid, key.Algorithm)
 	}
-	if !jwks.Fits(key, alg) {
-		return fmt.Errorf("alg %q does not fit key %q of kty %q", alg, kid, key.KeyType())
+	if !jwks.Fits(key.Public, alg) {
+		return fmt.Errorf("alg %q does not fit key %q of kty %q", alg, kid, key.Type)
 	}
-	sink.Key(alg, key)
+	sink.Key(alg, key.Public)
 	return nil
 }
 
-// claims checks the JSON types of the claims that jwx would coerce (it
-// accepts "exp":"123") on the verified payload, then has jwx validate their
-// values.
-func (v *Validator) claims(payload []byte) (*Claims, error) {
+// claims checks the claims of a verified payload, decoded once (scanClaims)
+// by exact name, and returns them, and the length of the one string their
+// strings are sliced from: the JSON types of the claims read (jwx would
+// coerce "exp":"123"), then the times at now, iss and aud.
+func (v *Validator) claims(payload []byte, now time.Time) (*Claims, int, error) {
 	invalid := func(err error) error { return &Error{Reason: ReasonInvalidClaims, Err: err} }
-	// Claim names are case-sensitive (RFC 7519 section 4) and jwx reads them
-	// exactly, but encoding/json matches struct fields case-insensitively
-	// (and with Unicode folding): decoding into a struct would let a later
-	// "SCOPE" or "ſcope" stand in for "scope", or an "EXP" number hide a
-	// string "exp" from the type checks. A map keeps the names exact.
-	var c map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, &Error{Reason: ReasonInvalidToken, Err: fmt.Errorf("payload: %w", err)}
-	}
-	var scope string
-	var permissions []string
-	switch {
-	case c["exp"] == nil:
-		return nil, invalid(errors.New(`"exp" is required`))
-	case !isNumber(c["exp"]) || !optional(c["nbf"], isNumber) || !optional(c["iat"], isNumber):
-		return nil, invalid(errors.New(`"exp", "nbf" and "iat" must be numbers`))
-	case !optional(c["iss"], isString) || !optional(c["sub"], isString):
-		return nil, invalid(errors.New(`"iss" and "sub" must be strings`))
-	case !optional(c["aud"], isString) && !decodeStrings(c["aud"], new([]string)):
-		return nil, invalid(errors.New(`"aud" must be a string or an array of strings`))
-	case c["scope"] != nil && !(isString(c["scope"]) && json.Unmarshal(c["scope"], &scope) == nil):
-		return nil, invalid(errors.New(`"scope" must be a string`))
-	case c["permissions"] != nil && !decodeStrings(c["permissions"], &permissions):
-		return nil, invalid(errors.New(`"permissions" must be an array of strings`))
+	rc, err := scanClaims(payload)
+	if err != nil {
+		return nil, 0, &Error{Reason: ReasonInvalidToken, Err: err}
 	}
 
-	tok, err := jwt.Parse(payload, jwt.WithVerify(false), jwt.WithValidate(true),
-		jwt.WithIssuer(v.cfg.Issuer), jwt.WithAudience(v.cfg.Audience),
-		jwt.WithRequiredClaim(jwt.ExpirationKey),
-		jwt.WithAcceptableSkew(v.cfg.ClockSkew), jwt.WithClock(jwt.ClockFunc(v.cfg.Now)))
+	// Types, and the dates as times.
+	if rc.exp == nil {
+		return nil, 0, invalid(errors.New(`"exp" is required`))
+	}
+	exp, ok := date(rc.exp)
+	nbf, nbfOK := optionalDate(rc.nbf)
+	iat, iatOK := optionalDate(rc.iat)
+	if !ok || !nbfOK || !iatOK {
+		return nil, 0, invalid(fmt.Errorf(`"exp", "nbf" and "iat" must be numbers of seconds in [0, %d]`, MaxNumericDate))
+	}
+	// The strings are decoded into one buffer and sliced from one string:
+	// one allocation for all of them, and only what the claims keep.
+	var buf strings.Builder
+	buf.Grow(len(rc.sub) + len(rc.aud) + len(rc.scope) + len(rc.permissions))
+	var sub, scope span
+	if rc.iss != nil && !isJSONString(rc.iss) || rc.sub != nil && !appendSpan(&buf, rc.sub, &sub) {
+		return nil, 0, invalid(errors.New(`"iss" and "sub" must be strings`))
+	}
+	if rc.scope != nil && !appendSpan(&buf, rc.scope, &scope) {
+		return nil, 0, invalid(errors.New(`"scope" must be a string`))
+	}
+	var perms []span
+	if rc.permissions != nil && !appendSpans(&buf, rc.permissions, &perms) {
+		return nil, 0, invalid(errors.New(`"permissions" must be an array of strings`))
+	}
+	var aud []span
 	switch {
-	case errors.Is(err, jwt.ErrTokenExpired()):
-		return nil, &Error{Reason: ReasonTokenExpired, Err: err}
-	case err != nil:
-		return nil, invalid(err)
+	case rc.aud == nil: // no audience: refused below
+	case isJSONString(rc.aud):
+		appendSpan(&buf, rc.aud, appendOne(&aud))
+	case !appendSpans(&buf, rc.aud, &aud):
+		return nil, 0, invalid(errors.New(`"aud" must be a string or an array of strings`))
+	}
+
+	// Values, in jwx's order (the times first, so that an expired token is
+	// token_expired whatever else is wrong with it).
+	skew := v.cfg.ClockSkew
+	switch {
+	case iat.IsSet && now.Before(iat.Time.Add(-skew)):
+		return nil, 0, invalid(errors.New(`"iat" is in the future`))
+	case !now.Before(exp.Time.Add(skew)):
+		return nil, 0, &Error{Reason: ReasonTokenExpired, Err: errors.New(`"exp" has passed`)}
+	case nbf.IsSet && now.Before(nbf.Time.Add(-skew)):
+		return nil, 0, invalid(errors.New(`"nbf" is in the future`))
+	case rc.iss == nil || !jsonStringIs(rc.iss, v.cfg.Issuer):
+		return nil, 0, invalid(errors.New(`"iss" is not the issuer`))
+	}
+	strs := buf.String()
+	audience := make([]string, len(aud))
+	for i, a := range aud {
+		audience[i] = a.in(strs)
+	}
+	if !slices.Contains(audience, v.cfg.Audience) {
+		return nil, 0, invalid(errors.New(`"aud" does not contain the audience`))
+	}
+	permissions := make([]string, len(perms))
+	for i, p := range perms {
+		permissions[i] = p.in(strs)
 	}
 	return &Claims{
-		Subject:    tok.Subject(),
-		Issuer:     tok.Issuer(),
-		Audience:   tok.Audience(),
-		ExpiresAt:  tok.Expiration(),
-		ValidUntil: tok.Expiration().Add(v.cfg.ClockSkew),
-		IssuedAt:   tok.IssuedAt(),
-		Scopes:     mergeScopes(scope, permissions),
-	}, nil
+		Subject:    sub.in(strs),
+		Issuer:     v.cfg.Issuer, // equal to "iss", and shared
+		Audience:   audience,
+		ExpiresAt:  exp.Time,
+		ValidUntil: exp.Time.Add(skew),
+		IssuedAt:   iat.Time,
+		Scopes:     mergeScopes(scope.in(strs), permissions),
+	}, len(strs), nil
 }
 
-func optional(m json.RawMessage, is func(json.RawMessage) bool) bool { return m == nil || is(m) }
-
-func isNumber(m json.RawMessage) bool {
-	m = bytes.TrimSpace(m)
-	return len(m) > 0 && (m[0] == '-' || m[0] >= '0' && m[0] <= '9')
+// optionalTime is a NumericDate claim that may be absent.
+type optionalTime struct {
+	Time  time.Time // zero when absent
+	IsSet bool
 }
 
-func isString(m json.RawMessage) bool {
-	m = bytes.TrimSpace(m)
-	return len(m) > 0 && m[0] == '"'
-}
-
-// decodeStrings decodes a JSON array of strings into dst and reports whether
-// m was exactly that: encoding/json would turn null, or a null element, into
-// "" without complaint.
-func decodeStrings(m json.RawMessage, dst *[]string) bool {
-	var elems []json.RawMessage
-	if bytes.HasPrefix(bytes.TrimSpace(m), []byte("[")) && json.Unmarshal(m, &elems) == nil &&
-		!slices.ContainsFunc(elems, func(e json.RawMessage) bool { return !isString(e) }) {
-		return json.Unmarshal(m, dst) == nil
+// date converts a present NumericDate claim; false when it is not a number
+// in range.
+func date(v []byte) (optionalTime, bool) {
+	if !isJSONNumber(v) {
+		return optionalTime{}, false
 	}
-	return false
+	t, ok := numericDate(v)
+	return optionalTime{t, ok}, ok
+}
+
+func optionalDate(v []byte) (optionalTime, bool) {
+	if v == nil {
+		return optionalTime{}, true
+	}
+	return date(v)
+}
+
+// span is where a decoded string sits in the claims' string buffer.
+type span struct{ start, end int }
+
+func (s span) in(strs string) string { return strs[s.start:s.end] }
+
+// appendSpan decodes v, a JSON string, into buf and records where it went
+// in dst; false when v is not a string.
+func appendSpan(buf *strings.Builder, v []byte, dst *span) bool {
+	dst.start = buf.Len()
+	ok := appendString(buf, v)
+	dst.end = buf.Len()
+	return ok
+}
+
+// appendSpans decodes v, a JSON array of strings, into buf and appends
+// where each went to dst; false when v is anything else, including an
+// array holding null or another non-string.
+func appendSpans(buf *strings.Builder, v []byte, dst *[]span) bool {
+	*dst = (*dst)[:0]
+	return eachElement(v, func(elem []byte) bool { return appendSpan(buf, elem, appendOne(dst)) })
+}
+
+// appendOne grows *spans by one and returns the new element.
+func appendOne(spans *[]span) *span {
+	*spans = append(*spans, span{})
+	return &(*spans)[len(*spans)-1]
+}
+
+// jsonStringIs reports whether v, a scanned JSON value, is the string want,
+// however it is escaped.
+func jsonStringIs(v []byte, want string) bool {
+	if !isJSONString(v) {
+		return false
+	}
+	if plain(v) {
+		return string(v[1:len(v)-1]) == want
+	}
+	str, err := decodeString(v)
+	return err == nil && str == want
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -114,12 +115,7 @@ func TestValidate(t *testing.T) {
 	parts := strings.Split(good, ".")
 	hdr, payload, sig := parts[0], parts[1], parts[2]
 
-	type row struct {
-		name   string
-		token  string
-		reason auth.Reason // "" means valid
-	}
-	rows := []row{
+	rows := []validateRow{
 		// The baseline and what must stay valid.
 		{"valid", good, ""},
 		{"aud array containing the audience", claims("aud", []string{"https://other.example", is.Audience}), ""},
@@ -165,8 +161,9 @@ func TestValidate(t *testing.T) {
 		{"JSON serialization by jws", jsonSerialization(t, good), auth.ReasonInvalidToken},
 		{"over MaxCredentialsBytes", claims("pad", strings.Repeat("p", auth.DefaultMaxCredentialsBytes)), auth.ReasonInvalidToken},
 	}
+	rows = append(rows, numericDateRows(t, is)...)
 	for _, a := range is.Attacks(t, testNow, trap) {
-		rows = append(rows, row{"attack: " + a.Name, a.Token, auth.Reason(a.Reason)})
+		rows = append(rows, validateRow{"attack: " + a.Name, a.Token, auth.Reason(a.Reason)})
 	}
 
 	for _, tt := range rows {
@@ -188,6 +185,68 @@ func TestValidate(t *testing.T) {
 	if n := trap.Requests(); n != 0 {
 		t.Errorf("the validator made %d requests to the attacker's host (jku/x5u followed); want 0", n)
 	}
+}
+
+// validateRow is a token and the reason Validate must refuse it with ("":
+// valid).
+type validateRow struct {
+	name   string
+	token  string
+	reason auth.Reason
+}
+
+// numericDateRows: "exp", "nbf" and "iat" at every edge of a NumericDate
+// (RFC 7519 section 2: a JSON number of seconds since the epoch, fractions
+// allowed). Each value is either a time, judged against testNow with the
+// 60 s skew, or makes the token invalid: negative values, values past
+// auth.MaxNumericDate (9999-12-31T23:59:59Z) and values beyond what an
+// int64 or a float64 holds are invalid_claims; text that is not a JSON
+// number makes the payload not JSON, invalid_token. The values are written
+// into the payload as they are, not through a float.
+func numericDateRows(t testing.TB, is *authtest.Issuer) []validateRow {
+	t.Helper()
+	base := is.Claims(testNow)
+	// with returns a token whose claim name is the JSON text value.
+	with := func(name, value string) string {
+		b, err := json.Marshal(authtest.WithClaims(base, name, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return authtest.Forge(t, is.SigningKey(), string(b[:len(b)-1])+`,"`+name+`":`+value+`}`, nil)
+	}
+	now := testNow.Unix()
+	at := func(d float64) string { return strconv.FormatFloat(float64(now)+d, 'f', -1, 64) }
+	const (
+		valid    = auth.Reason("")
+		expired  = auth.ReasonTokenExpired
+		claims   = auth.ReasonInvalidClaims
+		notJSON  = auth.ReasonInvalidToken
+		maxDate  = "253402300799" // auth.MaxNumericDate
+		pastMax  = "253402300800"
+		int64Max = "9223372036854775807"
+	)
+	rows := []validateRow{}
+	add := func(name string, reason auth.Reason, values ...string) {
+		for _, v := range values {
+			rows = append(rows, validateRow{fmt.Sprintf("%s %s", name, v), with(strings.Fields(name)[0], v), reason})
+		}
+	}
+	// exp: a time in the past is token_expired, whatever its spelling.
+	add("exp", expired, "0", "-0", "0.0", "-0.0", "0e5", "1e-400", "1", "1e9", "1E+9", "1.0e9", at(-60), at(-60.5), at(-3600.25))
+	add("exp", valid, at(-59.5), at(3600.5), at(3600)+".000000000001", "1E+10", "2e10", maxDate, maxDate+".999999999", strconv.Itoa(int(now+3600))+"e0",
+		strconv.Itoa(int(now+3600))+"0e-1", "0."+strconv.Itoa(int(now+3600))+"e10", strconv.Itoa(int(now+3600))+"000000000e-9")
+	add("exp", claims, "-1", "-0.5", "-1e-9", "-1e9", pastMax, "253402300799.9999999999e1", "1e12", "1e400", int64Max, "9223372036800000000",
+		"18446744073709551616", "1e99999999999999999999", "-1e99999999999999999999")
+	add("exp", notJSON, "01", "0"+at(3600), "+"+at(3600), ".5", "1.", "1e", "1e+", "NaN", "Infinity", "-Infinity", "0x7fffffff", at(3600)+"-")
+	// nbf and iat: a time not after now+skew is fine, including 0 and the
+	// distant past; beyond that, or out of range, invalid_claims.
+	for _, name := range []string{"nbf", "iat"} {
+		add(name, valid, "0", "-0", "0.5", "1e-7", "1", "1e9", "1.5e9", at(59.5), at(-3600.75))
+		add(name, claims, at(60.5), at(3600), "1E+10", maxDate, pastMax, "-1", "-1e-9", "-0.000000001e9", "1e400", int64Max,
+			"9223372036800000000", "9223372036854775808", "1e99999999999999999999")
+		add(name, notJSON, "00", "-", "NaN", "Infinity", "1.e5")
+	}
+	return rows
 }
 
 func jsonSerialization(t testing.TB, compact string) string {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/authgql/server/metrics"
 )
@@ -67,7 +66,7 @@ type Options struct {
 type Cache struct {
 	opts Options
 
-	keys atomic.Pointer[map[string]jwk.Key] // nil until the first good fetch
+	keys atomic.Pointer[map[string]*Key] // nil until the first good fetch; never modified once stored
 
 	mu        sync.Mutex
 	inflight  *fetchCall // the fetch under way, shared by everyone who asks
@@ -181,10 +180,11 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// Lookup returns the verification key with the given key ID. An unknown kid
+// Lookup returns the verification key with the given key ID, as parsed when
+// the set was loaded (the caller must not modify it). An unknown kid
 // triggers a refetch (shared and rate-limited, see the package comment)
 // before giving up with ErrKeyNotFound.
-func (c *Cache) Lookup(ctx context.Context, kid string) (jwk.Key, error) {
+func (c *Cache) Lookup(ctx context.Context, kid string) (*Key, error) {
 	keys := c.keys.Load()
 	if keys == nil {
 		return nil, ErrNotReady

@@ -3,6 +3,7 @@ package jwks
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -199,8 +200,8 @@ func TestFirstFetch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Lookup(signing kid): %v", err)
 	}
-	if _, ok := key.(jwk.ECDSAPublicKey); !ok {
-		t.Errorf("Lookup returned %T; want a public EC key", key)
+	if _, ok := key.Public.(*ecdsa.PublicKey); !ok || key.ID != is.SigningKey().KeyID() || key.Algorithm != jwa.ES256 {
+		t.Errorf("Lookup returned %+v (%T); want the issuer's public EC key, parsed, with its alg", key, key.Public)
 	}
 	// Known kids never cost a request.
 	for range 100 {
@@ -684,11 +685,11 @@ func TestUnusableKeysSkipped(t *testing.T) {
 	var got []string
 	for kid, k := range keys {
 		got = append(got, kid)
-		if _, ok := k.(jwk.RSAPrivateKey); ok {
-			t.Errorf("kid %q: a private key was kept", kid)
+		if _, ok := k.Public.(*rsa.PublicKey); !ok {
+			t.Errorf("kid %q: kept a %T; want the public RSA key (a private key must never be kept)", kid, k.Public)
 		}
-		if k.KeyID() != kid {
-			t.Errorf("key under %q has kid %q", kid, k.KeyID())
+		if k.ID != kid {
+			t.Errorf("key under %q has kid %q", kid, k.ID)
 		}
 	}
 	slices.Sort(got)
@@ -793,8 +794,27 @@ func TestFits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := Fits(pub, tt.alg); got != tt.want {
+		var raw any
+		if err := pub.Raw(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if got := Fits(raw, tt.alg); got != tt.want {
 			t.Errorf("Fits(%s key, %s) = %v; want %v", pub.KeyType(), tt.alg, got, tt.want)
 		}
+		k := &Key{ID: "k", Public: raw}
+		if got := k.Verifies(tt.alg); got != tt.want {
+			t.Errorf("Key without alg: Verifies(%s) = %v; want %v", tt.alg, got, tt.want)
+		}
+		k.Algorithm = jwa.SignatureAlgorithm(tt.key.Algorithm().String())
+		if got := k.Verifies(tt.alg); got != (tt.want && k.Algorithm == tt.alg) {
+			t.Errorf("Key with alg %s: Verifies(%s) = %v", k.Algorithm, tt.alg, got)
+		}
+	}
+	var private any
+	if err := rsaKey.Raw(&private); err != nil {
+		t.Fatal(err)
+	}
+	if Fits(private, jwa.RS256) {
+		t.Error("Fits accepts a raw RSA private key; the set holds public keys only")
 	}
 }

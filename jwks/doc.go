@@ -19,5 +19,7 @@
 // Keys that cannot be used to verify a signature safely (wrong key type,
 // use "enc", no key ID, an RSA modulus shorter than 2048 bits, an algorithm
 // outside the allowed list) are skipped with a log line instead of failing
-// the whole set.
+// the whole set. The others are converted from their JWK form once, when
+// the set is loaded: Lookup returns a Key holding the raw public key, which
+// a verifier uses as it is on every request.
 package jwks

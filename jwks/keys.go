@@ -1,6 +1,7 @@
 package jwks
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -17,17 +18,43 @@ import (
 // MinRSABits is the shortest RSA modulus accepted (RFC 7518 section 3.3).
 const MinRSABits = 2048
 
+// Key is a verification key of the set, converted from its JWK once, when
+// the set is loaded: verifying a token hands the raw key to jws, so that
+// nothing is converted per request. A Key is never modified after loading;
+// callers must not modify it either.
+type Key struct {
+	ID string // "kid", never empty
+	// Algorithm is the JWK's "alg" (always one of Options.Algorithms), or ""
+	// when the JWK has none: then only Options.Algorithms and the key type
+	// limit what it verifies.
+	Algorithm jwa.SignatureAlgorithm
+	// Public is the public key: *rsa.PublicKey (at least MinRSABits),
+	// *ecdsa.PublicKey or ed25519.PublicKey. A private key that an issuer
+	// leaked is reduced to its public half.
+	Public crypto.PublicKey
+	// Type is the JWK's "kty", for messages.
+	Type jwa.KeyType
+
+	usage string // the JWK's "use", "" or "sig" (kept for tests)
+}
+
+// Verifies reports whether k may verify a signature made with alg: alg is
+// k's own "alg" when it has one, and fits k's type (Fits).
+func (k *Key) Verifies(alg jwa.SignatureAlgorithm) bool {
+	return (k.Algorithm == "" || k.Algorithm == alg) && Fits(k.Public, alg)
+}
+
 // parse reads a JWK Set and keeps the usable public keys, by kid. A set with
 // no usable key is an error, so that a broken response never replaces good
 // keys.
-func (c *Cache) parse(body []byte) (map[string]jwk.Key, error) {
+func (c *Cache) parse(body []byte) (map[string]*Key, error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &set); err != nil {
 		return nil, fmt.Errorf("jwks: not a JWK Set: %w", err)
 	}
-	keys := make(map[string]jwk.Key, len(set.Keys))
+	keys := make(map[string]*Key, len(set.Keys))
 	dups := map[string]bool{} // kids seen more than once, refused for good
 	for i, raw := range set.Keys {
 		key, err := c.usableKey(raw)
@@ -35,15 +62,15 @@ func (c *Cache) parse(body []byte) (map[string]jwk.Key, error) {
 			c.opts.Logger.Warn("jwks: skipping key", "url", c.opts.URL, "index", i, "reason", err)
 			continue
 		}
-		if _, dup := keys[key.KeyID()]; dup || dups[key.KeyID()] {
+		if _, dup := keys[key.ID]; dup || dups[key.ID] {
 			// Two keys under one kid would make verification depend on order.
 			// Remembering the kid keeps a third key from bringing it back.
-			c.opts.Logger.Warn("jwks: skipping key", "url", c.opts.URL, "index", i, "reason", "duplicate kid "+key.KeyID())
-			delete(keys, key.KeyID())
-			dups[key.KeyID()] = true
+			c.opts.Logger.Warn("jwks: skipping key", "url", c.opts.URL, "index", i, "reason", "duplicate kid "+key.ID)
+			delete(keys, key.ID)
+			dups[key.ID] = true
 			continue
 		}
-		keys[key.KeyID()] = key
+		keys[key.ID] = key
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("jwks: no usable key among %d", len(set.Keys))
@@ -51,86 +78,85 @@ func (c *Cache) parse(body []byte) (map[string]jwk.Key, error) {
 	return keys, nil
 }
 
-func (c *Cache) usableKey(raw json.RawMessage) (jwk.Key, error) {
+func (c *Cache) usableKey(raw json.RawMessage) (*Key, error) {
 	key, err := jwk.ParseKey(raw)
 	if err != nil {
 		return nil, fmt.Errorf("unparsable key: %w", err)
 	}
-	if key.KeyID() == "" {
+	kid := key.KeyID()
+	if kid == "" {
 		return nil, errors.New("no kid")
 	}
 	if use := key.KeyUsage(); use != "" && use != string(jwk.ForSignature) {
-		return nil, fmt.Errorf("kid %q: use %q", key.KeyID(), use)
+		return nil, fmt.Errorf("kid %q: use %q", kid, use)
 	}
 	if ops := key.KeyOps(); len(ops) > 0 && !slices.Contains(ops, jwk.KeyOpVerify) {
-		return nil, fmt.Errorf("kid %q: key_ops %v lacks verify", key.KeyID(), ops)
+		return nil, fmt.Errorf("kid %q: key_ops %v lacks verify", kid, ops)
 	}
 	// A JWKS should hold public keys only; if it leaks a private one, use its
 	// public half and never the secret.
 	pub, err := key.PublicKey()
 	if err != nil {
-		return nil, fmt.Errorf("kid %q: kty %q has no public key", key.KeyID(), key.KeyType())
+		return nil, fmt.Errorf("kid %q: kty %q has no public key", kid, key.KeyType())
 	}
-	if err := checkStrength(pub); err != nil {
-		return nil, fmt.Errorf("kid %q: %w", key.KeyID(), err)
+	var public crypto.PublicKey
+	if err := pub.Raw(&public); err != nil {
+		return nil, fmt.Errorf("kid %q: unusable key material: %w", kid, err)
 	}
+	if err := checkStrength(public, key.KeyType()); err != nil {
+		return nil, fmt.Errorf("kid %q: %w", kid, err)
+	}
+	k := &Key{ID: kid, Public: public, Type: key.KeyType(), usage: key.KeyUsage()}
 	if alg := key.Algorithm().String(); alg != "" {
-		sa := jwa.SignatureAlgorithm(alg)
-		if !slices.Contains(c.opts.Algorithms, sa) {
-			return nil, fmt.Errorf("kid %q: alg %q is not allowed", key.KeyID(), alg)
+		k.Algorithm = jwa.SignatureAlgorithm(alg)
+		if !slices.Contains(c.opts.Algorithms, k.Algorithm) {
+			return nil, fmt.Errorf("kid %q: alg %q is not allowed", kid, alg)
 		}
-		if !Fits(pub, sa) {
-			return nil, fmt.Errorf("kid %q: alg %q does not fit kty %q", key.KeyID(), alg, key.KeyType())
+		if !Fits(public, k.Algorithm) {
+			return nil, fmt.Errorf("kid %q: alg %q does not fit kty %q", kid, alg, key.KeyType())
 		}
-	} else if !slices.ContainsFunc(c.opts.Algorithms, func(a jwa.SignatureAlgorithm) bool { return Fits(pub, a) }) {
-		return nil, fmt.Errorf("kid %q: kty %q fits no allowed algorithm", key.KeyID(), key.KeyType())
+	} else if !slices.ContainsFunc(c.opts.Algorithms, func(a jwa.SignatureAlgorithm) bool { return Fits(public, a) }) {
+		return nil, fmt.Errorf("kid %q: kty %q fits no allowed algorithm", kid, key.KeyType())
 	}
-	return pub, nil
+	return k, nil
 }
 
-func checkStrength(key jwk.Key) error {
-	var raw any
-	if err := key.Raw(&raw); err != nil {
-		return fmt.Errorf("unusable key material: %w", err)
-	}
-	switch k := raw.(type) {
+func checkStrength(public crypto.PublicKey, kty jwa.KeyType) error {
+	switch k := public.(type) {
 	case *rsa.PublicKey:
 		if k.N.BitLen() < MinRSABits {
 			return fmt.Errorf("RSA modulus of %d bits is below %d", k.N.BitLen(), MinRSABits)
 		}
 	case *ecdsa.PublicKey, ed25519.PublicKey:
 	default:
-		return fmt.Errorf("kty %q is not a signature key type", key.KeyType())
+		return fmt.Errorf("kty %q is not a signature key type", kty)
 	}
 	return nil
 }
 
-// Fits reports whether key can verify signatures made with alg: RS* and PS*
-// need RSA, ESxxx its own curve, EdDSA Ed25519. Checking this before
-// verifying is what stops algorithm confusion between key types.
-func Fits(key jwk.Key, alg jwa.SignatureAlgorithm) bool {
-	var raw any
-	if err := key.Raw(&raw); err != nil {
-		return false
-	}
+// Fits reports whether public, a raw public key, can verify signatures made
+// with alg: RS* and PS* need *rsa.PublicKey, ESxxx an *ecdsa.PublicKey on
+// its own curve, EdDSA an ed25519.PublicKey. Checking this before verifying
+// is what stops algorithm confusion between key types.
+func Fits(public crypto.PublicKey, alg jwa.SignatureAlgorithm) bool {
 	switch alg {
 	case jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512:
-		_, ok := raw.(*rsa.PublicKey)
+		_, ok := public.(*rsa.PublicKey)
 		return ok
 	case jwa.ES256:
-		return curveIs(raw, elliptic.P256())
+		return curveIs(public, elliptic.P256())
 	case jwa.ES384:
-		return curveIs(raw, elliptic.P384())
+		return curveIs(public, elliptic.P384())
 	case jwa.ES512:
-		return curveIs(raw, elliptic.P521())
+		return curveIs(public, elliptic.P521())
 	case jwa.EdDSA:
-		_, ok := raw.(ed25519.PublicKey)
+		_, ok := public.(ed25519.PublicKey)
 		return ok
 	}
 	return false
 }
 
-func curveIs(raw any, c elliptic.Curve) bool {
-	k, ok := raw.(*ecdsa.PublicKey)
+func curveIs(public crypto.PublicKey, c elliptic.Curve) bool {
+	k, ok := public.(*ecdsa.PublicKey)
 	return ok && k.Curve == c
 }

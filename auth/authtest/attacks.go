@@ -23,7 +23,8 @@ import (
 
 // Attack is one token and what a validator must make of it. Reason is the
 // code of Auth0's quickstarts a refusal carries ("invalid_token",
-// "invalid_claims"), or "" for a control that must validate.
+// "invalid_claims", "token_expired"), or "" for a control that must
+// validate.
 type Attack struct {
 	Name   string
 	Token  string
@@ -62,7 +63,9 @@ func (tr *Trap) Requests() int64 { return tr.hits.Load() }
 // allows RS256 only (the default) and caps tokens at no less than 8 KiB:
 // stripped and re-serialized signatures, keys the token tries to choose
 // (kid, jwk, jku, x5u, x5c; jku and x5u point at trap), header extensions
-// and typ, claim types jwx would coerce, nesting and size, alg none, HMAC
+// and typ, claim types jwx would coerce, NumericDates at their edges
+// (zero, negative, fractions, exponents, beyond int64 and float64),
+// nesting and size, alg none, HMAC
 // keyed with the public key, and non-canonical base64url. is must sign
 // with RS256.
 func (is *Issuer) Attacks(t TB, now time.Time, trap *Trap) []Attack {
@@ -76,9 +79,10 @@ func (is *Issuer) Attacks(t TB, now time.Time, trap *Trap) []Attack {
 	attacker := Key(t, jwa.RS256)
 	payloadJSON, _ := json.Marshal(base)
 	exp := fmt.Sprint(now.Add(time.Hour).Unix())
-	rawClaims := func(extra string) []byte {
+	dated := func(exp, extra string) []byte { // exp as JSON text
 		return []byte(`{"iss":"` + is.URL + `","aud":"` + is.Audience + `","exp":` + exp + extra + `}`)
 	}
+	rawClaims := func(extra string) []byte { return dated(exp, extra) }
 	claims := func(kv ...any) string { return Forge(t, key, WithClaims(base, kv...), nil) }
 	headers := func(h map[string]any) string { return Forge(t, key, base, h) }
 	byAttacker := func(h map[string]any) string { return Forge(t, attacker, base, h) }
@@ -92,7 +96,7 @@ func (is *Issuer) Attacks(t TB, now time.Time, trap *Trap) []Attack {
 		}
 		return aud
 	}
-	const invalidToken, invalidClaims = "invalid_token", "invalid_claims"
+	const invalidToken, invalidClaims, tokenExpired = "invalid_token", "invalid_claims", "token_expired"
 
 	attacks := []Attack{
 		{"control: a valid token", good, ""},
@@ -176,6 +180,27 @@ func (is *Issuer) Attacks(t TB, now time.Time, trap *Trap) []Attack {
 		{"permissions with a number", claims("permissions", []any{"read:messages", 1}), invalidClaims},
 		{"permissions with null", claims("permissions", []any{"read:messages", nil}), invalidClaims},
 		{"permissions null", Forge(t, key, rawClaims(`,"permissions":null`), nil), invalidClaims},
+
+		// NumericDates at their edges: each is a time or makes the token
+		// invalid, never wraps, and is never read as absent. An expired
+		// token is refused as a whole (401), not passed on for the
+		// directives to deny field by field.
+		{"exp 0", Forge(t, key, dated("0", ""), nil), tokenExpired},
+		{"exp -0", Forge(t, key, dated("-0", ""), nil), tokenExpired},
+		{"exp 1e9 (2001)", Forge(t, key, dated("1e9", ""), nil), tokenExpired},
+		{"exp negative", Forge(t, key, dated("-1", ""), nil), invalidClaims},
+		{"exp after year 9999", Forge(t, key, dated("253402300800", ""), nil), invalidClaims},
+		{"exp 9223372036800000000", Forge(t, key, dated("9223372036800000000", ""), nil), invalidClaims},
+		{"exp 1e400 (beyond float64)", Forge(t, key, dated("1e400", ""), nil), invalidClaims},
+		{"exp with a leading zero (not JSON)", Forge(t, key, dated("0"+exp, ""), nil), invalidToken},
+		{"exp NaN (not JSON)", Forge(t, key, dated("NaN", ""), nil), invalidToken},
+		{"exp in exponent notation", Forge(t, key, dated(exp+"0e-1", ""), nil), ""},
+		{"exp with a fraction", Forge(t, key, dated(exp+".5", ""), nil), ""},
+		{"nbf 9223372036800000000 (overflows time.Time into the past)", Forge(t, key, dated(exp, `,"nbf":9223372036800000000`), nil), invalidClaims},
+		{"iat 9223372036800000000", Forge(t, key, dated(exp, `,"iat":9223372036800000000`), nil), invalidClaims},
+		{"nbf 1E+10 (2286)", Forge(t, key, dated(exp, `,"nbf":1E+10`), nil), invalidClaims},
+		{"iat negative", Forge(t, key, dated(exp, `,"iat":-1`), nil), invalidClaims},
+		{"nbf 0 and iat 0", Forge(t, key, dated(exp, `,"nbf":0,"iat":0`), nil), ""},
 
 		// Size and nesting.
 		{"deeply nested JSON in the payload, attacker-signed", Forge(t, attacker, rawClaims(`,"x":`+strings.Repeat("[", 2500)+strings.Repeat("]", 2500)), nil), invalidToken},
