@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authgql/server/auth/authtest"
+	"github.com/authgql/server/messages"
 )
 
 // wantErr is one expected GraphQL error: its path with list indexes
@@ -458,3 +459,37 @@ func wantEvent(t *testing.T, c *wsClient, id, text string) {
 }
 
 func wsString(m wsMessage) string { return fmt.Sprintf("%s %q %s", m.Type, m.ID, m.Payload) }
+
+// TestScopeClaimsSetting: with SCOPE_CLAIMS naming a namespaced claim,
+// that claim grants scopes, as an array or a space-separated string, on
+// GraphQL fields and REST routes alike; the default claims no longer do;
+// and a named claim of another type makes the token invalid (401).
+func TestScopeClaimsSetting(t *testing.T) {
+	const roles = "https://example.com/roles"
+	ts := startServer(t, map[string]string{"SCOPE_CLAIMS": roles})
+	scoped := `{ scopedMessage { text } }`
+	for _, tt := range []struct {
+		name  string
+		opts  []authtest.Option
+		allow bool
+	}{
+		{"an array", []authtest.Option{authtest.Claim(roles, []string{"read:messages"})}, true},
+		{"a space-separated string", []authtest.Option{authtest.Claim(roles, "openid read:messages")}, true},
+		{"scope is not named", []authtest.Option{authtest.Scope("read:messages"), authtest.Permissions("read:messages")}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			authorization := bearer(ts.Issuer.Token(t, tt.opts...))
+			res := ts.gql(t, scoped, nil, authorization)
+			rest := do(t, http.MethodGet, ts.URL+"api/private-scoped", "", map[string]string{"Authorization": authorization})
+			if tt.allow {
+				wantResponse(t, res, `{"scopedMessage":{"text":"`+messages.Scoped+`"}}`)
+				wantStatus(t, rest, http.StatusOK)
+				return
+			}
+			wantResponse(t, res, `{"scopedMessage":null}`, forbidden("scopedMessage", []string{"read:messages"}))
+			wantStatus(t, rest, http.StatusForbidden)
+		})
+	}
+	bad := bearer(ts.Issuer.Token(t, authtest.Claim(roles, 7)))
+	wantRefusal(t, ts.graphQL(t, scoped, bad), http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_claims", `Bearer error="invalid_token"`)
+}

@@ -136,6 +136,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 			Audience:            e.str("AUTH0_AUDIENCE", ""),
 			MaxCredentialsBytes: e.int("MAX_AUTH_HEADER_BYTES", auth.DefaultMaxCredentialsBytes, 256, 1<<20),
 			CacheSize:           e.int("TOKEN_CACHE_SIZE", auth.DefaultCacheSize, 0, 10_000_000),
+			CacheBytes:          e.int("TOKEN_CACHE_BYTES", auth.DefaultCacheBytes, 1<<20, 1<<30),
+			ScopeClaims:         e.scopeClaims("SCOPE_CLAIMS"),
 		},
 		JWKS: jwks.Options{
 			MinRefresh:   e.duration("JWKS_MIN_REFRESH", jwks.DefaultMinRefresh, time.Second, 24*time.Hour),
@@ -297,6 +299,23 @@ func (e *env) algorithms(name string) []jwa.SignatureAlgorithm {
 		}
 	}
 	return algs
+}
+
+// scopeClaims reads the comma-separated names of the claims that grant
+// scopes; auth says which names cannot.
+func (e *env) scopeClaims(name string) []string {
+	v := e.str(name, "")
+	if v == "" {
+		return auth.DefaultScopeClaims()
+	}
+	var names []string
+	for _, n := range strings.Split(v, ",") {
+		names = append(names, strings.TrimSpace(n))
+	}
+	for _, err := range auth.CheckScopeClaims(names) {
+		e.fail(name, "%v (e.g. scope,permissions or scope,https://example.com/roles)", err)
+	}
+	return names
 }
 
 // redisURL reads the Redis URL, checked by the messages package; its

@@ -37,6 +37,10 @@ func TestBadConfiguration(t *testing.T) {
 		{"hmac algorithm", with(prod, "AUTH0_ALGORITHMS", "RS256,HS256"), []string{"AUTH0_ALGORITHMS: \"HS256\""}},
 		{"none algorithm", with(prod, "AUTH0_ALGORITHMS", "none"), []string{"AUTH0_ALGORITHMS: "}},
 		{"bad duration", with(prod, "READ_TIMEOUT", "forever"), []string{"READ_TIMEOUT: "}},
+		{"scope claims", with(prod, "SCOPE_CLAIMS", "scope, exp,scope,"), []string{
+			`SCOPE_CLAIMS: "exp" is a registered claim (RFC 7519), not one that grants scopes`,
+			`SCOPE_CLAIMS: "scope" is named twice`, "SCOPE_CLAIMS: a claim name is empty"}},
+		{"token cache bytes", with(prod, "TOKEN_CACHE_BYTES", "10"), []string{"TOKEN_CACHE_BYTES: "}},
 		{"websocket limits", with(with(with(prod, "WS_MAX_OPERATIONS", "0"), "WS_PONG_TIMEOUT", "1ms"), "WS_WRITE_TIMEOUT", "slow"),
 			[]string{"WS_MAX_OPERATIONS: ", "WS_PONG_TIMEOUT: ", "WS_WRITE_TIMEOUT: "}},
 		{"bad bool", with(prod, "GRAPHQL_INTROSPECTION", "maybe"), []string{"GRAPHQL_INTROSPECTION: "}},

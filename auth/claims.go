@@ -24,9 +24,9 @@ type Claims struct {
 	// WebSocket connection, a subscription) end here.
 	ValidUntil time.Time
 	IssuedAt   time.Time // "iat", zero when absent
-	// Scopes is the union of the space-separated "scope" claim and the
-	// "permissions" array that Auth0's RBAC adds, without duplicates, in that
-	// order.
+	// Scopes is the union of the scope claims (Config.ScopeClaims, by
+	// default the space-separated "scope" claim and the "permissions"
+	// array that Auth0's RBAC adds), without duplicates, in that order.
 	Scopes []string
 }
 
@@ -36,14 +36,22 @@ func (c *Claims) HasScope(scope string) bool {
 	return c != nil && scope != "" && slices.Contains(c.Scopes, scope)
 }
 
-// mergeScopes splits the scope string and appends permissions, dropping
-// empty strings and duplicates, in linear time: a token may carry
-// thousands of permissions.
-func mergeScopes(scope string, permissions []string) []string {
-	out := make([]string, 0, strings.Count(scope, " ")+1+len(permissions))
+// mergeScopes returns the scopes of the scope claims' strings, in order:
+// a space-separated string split, an array's element whole, dropping empty
+// strings and duplicates, in linear time: a token may carry thousands of
+// permissions.
+func mergeScopes(parts []scopeSpan, strs string) []string {
+	n := 0
+	for _, p := range parts {
+		n++
+		if p.split {
+			n += strings.Count(p.in(strs), " ")
+		}
+	}
+	out := make([]string, 0, n)
 	var seen map[string]struct{} // for long lists; short ones are searched
-	if cap(out) > 16 {
-		seen = make(map[string]struct{}, cap(out))
+	if n > 16 {
+		seen = make(map[string]struct{}, n)
 	}
 	add := func(s string) {
 		switch {
@@ -61,11 +69,14 @@ func mergeScopes(scope string, permissions []string) []string {
 		}
 		out = append(out, s)
 	}
-	for s := range strings.FieldsSeq(scope) {
-		add(s)
-	}
-	for _, s := range permissions {
-		add(s)
+	for _, p := range parts {
+		if !p.split {
+			add(p.in(strs))
+			continue
+		}
+		for s := range strings.FieldsSeq(p.in(strs)) {
+			add(s)
+		}
 	}
 	return out
 }

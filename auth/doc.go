@@ -29,8 +29,10 @@
 //     are read exactly from their text (numericdate.go): fractions to the
 //     nanosecond, exponents, -0; values before the epoch or after
 //     MaxNumericDate (9999-12-31T23:59:59Z) make the token invalid;
-//   - "scope", when present, is a space-separated string and "permissions"
-//     (Auth0 RBAC) an array of strings.
+//   - each claim that grants scopes (Config.ScopeClaims, SCOPE_CLAIMS: by
+//     default "scope" and Auth0 RBAC's "permissions"), when present, is a
+//     space-separated string or an array of strings; Claims.Scopes is
+//     their union.
 //
 // Claims are built only from the verified payload. A validated token is
 // remembered (cache.go: by SHA-256, bounded in entries and bytes), so the

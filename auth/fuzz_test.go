@@ -276,7 +276,13 @@ func FuzzScopes(f *testing.F) {
 	f.Add("", "", "", "")
 	f.Add(" ", " ", "", " ")
 	f.Fuzz(func(t *testing.T, scope, perm1, perm2, want string) {
-		c := &Claims{Scopes: mergeScopes(scope, []string{perm1, perm2})}
+		strs := scope + perm1 + perm2
+		parts := []scopeSpan{
+			{span{0, len(scope)}, true},
+			{span{len(scope), len(scope) + len(perm1)}, false},
+			{span{len(scope) + len(perm1), len(strs)}, false},
+		}
+		c := &Claims{Scopes: mergeScopes(parts, strs)}
 		exact := want != "" && (slices.Contains(strings.Fields(scope), want) || want == perm1 || want == perm2)
 		if got := c.HasScope(want); got != exact {
 			t.Fatalf("scope %q, permissions [%q %q]: HasScope(%q) = %v; want %v (Scopes %q)", scope, perm1, perm2, want, got, exact, c.Scopes)
@@ -414,7 +420,7 @@ func FuzzScanClaims(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		rc, err := scanClaims(payload)
+		rc, err := scanClaims(payload, DefaultScopeClaims())
 		var m map[string]json.RawMessage
 		jsonErr := json.Unmarshal(payload, &m)
 		if (err == nil) != (jsonErr == nil) {
@@ -424,7 +430,7 @@ func FuzzScanClaims(f *testing.F) {
 			return
 		}
 		for name, got := range map[string][]byte{"exp": rc.exp, "nbf": rc.nbf, "iat": rc.iat, "iss": rc.iss, "sub": rc.sub,
-			"aud": rc.aud, "scope": rc.scope, "permissions": rc.permissions} {
+			"aud": rc.aud, "scope": rc.scopes[0], "permissions": rc.scopes[1]} {
 			want, ok := m[name]
 			if ok != (got != nil) || !bytes.Equal(got, want) {
 				t.Fatalf("scanClaims(%q).%s = %q; encoding/json: %q (present %v)", payload, name, got, want, ok)

@@ -23,18 +23,22 @@ const maxPayloadDepth = 10000
 var errNotJSONObject = errors.New("payload is not a JSON object")
 
 // rawClaims holds the JSON text of the claims the validator reads, nil when
-// absent. When a name occurs more than once the last occurrence counts
-// (RFC 7519 section 4 allows either that or refusing the token; jwx and
-// encoding/json keep the last one too).
+// absent: the registered ones it checks, and the claims that grant scopes
+// (Config.ScopeClaims), by their index in that list. When a name occurs
+// more than once the last occurrence counts (RFC 7519 section 4 allows
+// either that or refusing the token; jwx and encoding/json keep the last
+// one too).
 type rawClaims struct {
-	exp, nbf, iat, iss, sub, aud, scope, permissions []byte
+	exp, nbf, iat, iss, sub, aud []byte
+	scopes                       [MaxScopeClaims][]byte
 }
 
 // scanClaims checks that payload is exactly one JSON object (RFC 8259:
 // strings, numbers, literals, nesting up to maxPayloadDepth, nothing
-// after it) and returns the claims the validator reads. A payload of JSON
-// null is an object without claims, as encoding/json reads it.
-func scanClaims(payload []byte) (rawClaims, error) {
+// after it) and returns the claims the validator reads, scopeClaims (at
+// most MaxScopeClaims names) among them. A payload of JSON null is an
+// object without claims, as encoding/json reads it.
+func scanClaims(payload []byte, scopeClaims []string) (rawClaims, error) {
 	var c rawClaims
 	s := scanner{b: payload}
 	s.skipSpace()
@@ -64,7 +68,7 @@ func scanClaims(payload []byte) (rawClaims, error) {
 			if !s.value(2) { // the object itself is depth 1
 				return c, errNotJSONObject
 			}
-			if dst := c.field(name); dst != nil {
+			if dst := c.field(name, scopeClaims); dst != nil {
 				*dst = s.b[start:s.i]
 			}
 			s.skipSpace()
@@ -84,8 +88,13 @@ func scanClaims(payload []byte) (rawClaims, error) {
 
 // field returns where the claim called name goes, nil for claims the
 // validator does not read.
-func (c *rawClaims) field(name []byte) *[]byte {
-	switch string(name) { // compared, not converted: no allocation
+func (c *rawClaims) field(name []byte, scopeClaims []string) *[]byte {
+	for i, sc := range scopeClaims {
+		if string(name) == sc { // compared, not converted: no allocation
+			return &c.scopes[i]
+		}
+	}
+	switch string(name) {
 	case "exp":
 		return &c.exp
 	case "nbf":
@@ -98,10 +107,6 @@ func (c *rawClaims) field(name []byte) *[]byte {
 		return &c.sub
 	case "aud":
 		return &c.aud
-	case "scope":
-		return &c.scope
-	case "permissions":
-		return &c.permissions
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ func TestScanClaimsDepth(t *testing.T) {
 	for _, depth := range []int{maxPayloadDepth - 1, maxPayloadDepth, maxPayloadDepth + 1} {
 		inner := depth - 1 // the payload object is one level
 		payload := `{"exp":1,"x":` + strings.Repeat("[", inner) + strings.Repeat("]", inner) + `}`
-		_, err := scanClaims([]byte(payload))
+		_, err := scanClaims([]byte(payload), DefaultScopeClaims())
 		var m map[string]json.RawMessage
 		jsonErr := json.Unmarshal([]byte(payload), &m)
 		if (err == nil) != (jsonErr == nil) {
@@ -28,7 +28,7 @@ func TestScanClaimsDepth(t *testing.T) {
 // allocates nothing.
 func TestScanClaimsAllocates(t *testing.T) {
 	payload := []byte(`{"iss":"https://tenant.auth0.com/","sub":"auth0|123","aud":["https://api","https://tenant.auth0.com/userinfo"],"iat":1931526566,"exp":1931530166,"scope":"openid profile read:messages","permissions":["read:messages"],"azp":"abc","gty":"password"}`)
-	if n := testing.AllocsPerRun(100, func() { _, _ = scanClaims(payload) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _, _ = scanClaims(payload, DefaultScopeClaims()) }); n != 0 {
 		t.Errorf("scanClaims allocates %v times; want 0", n)
 	}
 }

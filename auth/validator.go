@@ -32,6 +32,19 @@ const DefaultCacheSize = 10000
 // 300 of them rather than 10,000 (550 MB).
 const DefaultCacheBytes = 16 << 20
 
+// DefaultScopeClaims are the claims that grant scopes unless
+// Config.ScopeClaims (SCOPE_CLAIMS) names others: OAuth's space-separated
+// "scope" (RFC 8693 section 4.2, RFC 9068 section 2.2.3) and the
+// "permissions" array that Auth0's RBAC adds.
+func DefaultScopeClaims() []string { return []string{"scope", "permissions"} }
+
+// MaxScopeClaims is how many claims Config.ScopeClaims may name.
+const MaxScopeClaims = 8
+
+// registeredClaims are the claims the validator checks, which cannot grant
+// scopes too (RFC 7519 section 4.1).
+var registeredClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
+
 // Config configures a Validator. Zero values mean the documented defaults.
 type Config struct {
 	Issuer     string                   // required; matched exactly
@@ -50,8 +63,15 @@ type Config struct {
 	// (estimated: strings, slices and a fixed overhead per entry); 0 means
 	// DefaultCacheBytes.
 	CacheBytes int
-	Now        func() time.Time // nil means time.Now
-	Metrics    *metrics.Metrics // token cache hits and misses; nil means none
+	// ScopeClaims are the claims whose union grants scopes, in order; each
+	// may be a space-separated string or an array of strings in a token
+	// (anything else makes the token invalid_claims), and any name works,
+	// namespaced ones ("https://example.com/roles") included. At most
+	// MaxScopeClaims, none of the registered claims; nil means
+	// DefaultScopeClaims.
+	ScopeClaims []string
+	Now         func() time.Time // nil means time.Now
+	Metrics     *metrics.Metrics // token cache hits and misses; nil means none
 }
 
 // Validator checks access tokens against one issuer and audience.
@@ -100,6 +120,12 @@ func NewValidator(cfg Config, keys *jwks.Cache) (*Validator, error) {
 	}
 	if cfg.MaxCredentialsBytes <= 0 {
 		cfg.MaxCredentialsBytes = DefaultMaxCredentialsBytes
+	}
+	if cfg.ScopeClaims == nil {
+		cfg.ScopeClaims = DefaultScopeClaims()
+	}
+	for _, err := range CheckScopeClaims(cfg.ScopeClaims) {
+		errs = append(errs, fmt.Errorf("auth: scope claims: %w", err))
 	}
 	if cfg.CacheBytes < 0 {
 		errs = append(errs, fmt.Errorf("auth: cache bytes %d is negative", cfg.CacheBytes))
@@ -221,13 +247,34 @@ func (v *Validator) fetchKey(ctx context.Context, sink jws.KeySink, sig *jws.Sig
 	return nil
 }
 
+// CheckScopeClaims returns a problem per name in names that cannot grant
+// scopes (Config.ScopeClaims): an empty one, a registered claim, one named
+// twice; and one if there are none or more than MaxScopeClaims.
+func CheckScopeClaims(names []string) []error {
+	var errs []error
+	if len(names) == 0 || len(names) > MaxScopeClaims {
+		errs = append(errs, fmt.Errorf("%d claims named; name 1 to %d", len(names), MaxScopeClaims))
+	}
+	for i, n := range names {
+		switch {
+		case n == "":
+			errs = append(errs, errors.New("a claim name is empty"))
+		case slices.Contains(registeredClaims, n):
+			errs = append(errs, fmt.Errorf("%q is a registered claim (RFC 7519), not one that grants scopes", n))
+		case slices.Contains(names[:i], n):
+			errs = append(errs, fmt.Errorf("%q is named twice", n))
+		}
+	}
+	return errs
+}
+
 // claims checks the claims of a verified payload, decoded once (scanClaims)
 // by exact name, and returns them, and the length of the one string their
 // strings are sliced from: the JSON types of the claims read (jwx would
 // coerce "exp":"123"), then the times at now, iss and aud.
 func (v *Validator) claims(payload []byte, now time.Time) (*Claims, int, error) {
 	invalid := func(err error) error { return &Error{Reason: ReasonInvalidClaims, Err: err} }
-	rc, err := scanClaims(payload)
+	rc, err := scanClaims(payload, v.cfg.ScopeClaims)
 	if err != nil {
 		return nil, 0, &Error{Reason: ReasonInvalidToken, Err: err}
 	}
@@ -245,17 +292,31 @@ func (v *Validator) claims(payload []byte, now time.Time) (*Claims, int, error) 
 	// The strings are decoded into one buffer and sliced from one string:
 	// one allocation for all of them, and only what the claims keep.
 	var buf strings.Builder
-	buf.Grow(len(rc.sub) + len(rc.aud) + len(rc.scope) + len(rc.permissions))
-	var sub, scope span
+	size := len(rc.sub) + len(rc.aud)
+	for _, sc := range rc.scopes {
+		size += len(sc)
+	}
+	buf.Grow(size)
+	var sub span
 	if rc.iss != nil && !isJSONString(rc.iss) || rc.sub != nil && !appendSpan(&buf, rc.sub, &sub) {
 		return nil, 0, invalid(errors.New(`"iss" and "sub" must be strings`))
 	}
-	if rc.scope != nil && !appendSpan(&buf, rc.scope, &scope) {
-		return nil, 0, invalid(errors.New(`"scope" must be a string`))
-	}
-	var perms []span
-	if rc.permissions != nil && !appendSpans(&buf, rc.permissions, &perms) {
-		return nil, 0, invalid(errors.New(`"permissions" must be an array of strings`))
+	// A scope claim is a space-separated string (split later) or an array
+	// of strings (each element whole).
+	var scopes []scopeSpan
+	for i, name := range v.cfg.ScopeClaims {
+		raw := rc.scopes[i]
+		switch {
+		case raw == nil:
+		case isJSONString(raw):
+			scopes = append(scopes, scopeSpan{split: true})
+			appendSpan(&buf, raw, &scopes[len(scopes)-1].span)
+		case !eachElement(raw, func(elem []byte) bool {
+			scopes = append(scopes, scopeSpan{})
+			return appendSpan(&buf, elem, &scopes[len(scopes)-1].span)
+		}):
+			return nil, 0, invalid(fmt.Errorf("%q must be a space-separated string or an array of strings", name))
+		}
 	}
 	var aud []span
 	switch {
@@ -287,10 +348,6 @@ func (v *Validator) claims(payload []byte, now time.Time) (*Claims, int, error) 
 	if !slices.Contains(audience, v.cfg.Audience) {
 		return nil, 0, invalid(errors.New(`"aud" does not contain the audience`))
 	}
-	permissions := make([]string, len(perms))
-	for i, p := range perms {
-		permissions[i] = p.in(strs)
-	}
 	return &Claims{
 		Subject:    sub.in(strs),
 		Issuer:     v.cfg.Issuer, // equal to "iss", and shared
@@ -298,7 +355,7 @@ func (v *Validator) claims(payload []byte, now time.Time) (*Claims, int, error) 
 		ExpiresAt:  exp.Time,
 		ValidUntil: exp.Time.Add(skew),
 		IssuedAt:   iat.Time,
-		Scopes:     mergeScopes(scope.in(strs), permissions),
+		Scopes:     mergeScopes(scopes, strs),
 	}, len(strs), nil
 }
 
@@ -323,6 +380,13 @@ func optionalDate(v []byte) (optionalTime, bool) {
 		return optionalTime{}, true
 	}
 	return date(v)
+}
+
+// scopeSpan is a scope claim's string, or one element of a scope claim's
+// array, in the claims' string buffer; split says it is space-separated.
+type scopeSpan struct {
+	span
+	split bool
 }
 
 // span is where a decoded string sits in the claims' string buffer.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -531,6 +532,10 @@ func TestNewValidatorRefuses(t *testing.T) {
 		{"none", auth.Config{Issuer: "i", Audience: "a", Algorithms: []jwa.SignatureAlgorithm{jwa.NoSignature}}, keys},
 		{"skew above 60s", auth.Config{Issuer: "i", Audience: "a", ClockSkew: 61 * time.Second}, keys},
 		{"negative skew", auth.Config{Issuer: "i", Audience: "a", ClockSkew: -time.Second}, keys},
+		{"no scope claims", auth.Config{Issuer: "i", Audience: "a", ScopeClaims: []string{}}, keys},
+		{"a registered claim grants scopes", auth.Config{Issuer: "i", Audience: "a", ScopeClaims: []string{"scope", "sub"}}, keys},
+		{"a scope claim twice", auth.Config{Issuer: "i", Audience: "a", ScopeClaims: []string{"scope", "scope"}}, keys},
+		{"too many scope claims", auth.Config{Issuer: "i", Audience: "a", ScopeClaims: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}}, keys},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if v, err := auth.NewValidator(tt.cfg, tt.keys); err == nil {
@@ -540,6 +545,51 @@ func TestNewValidatorRefuses(t *testing.T) {
 	}
 	if _, err := auth.NewValidator(good, keys); err != nil {
 		t.Errorf("NewValidator(good): %v", err)
+	}
+}
+
+// TestScopeClaims: the claims that grant scopes are configurable
+// (SCOPE_CLAIMS): each may be a space-separated string or an array of
+// strings, namespaced names work, claims not named grant nothing, and a
+// named claim of any other type makes the token invalid_claims.
+func TestScopeClaims(t *testing.T) {
+	is := authtest.NewServer(t)
+	const roles = "https://example.com/roles"
+	v, err := auth.NewValidator(auth.Config{Issuer: is.URL, Audience: is.Audience, ScopeClaims: []string{roles, "scp"},
+		Now: func() time.Time { return testNow }}, runKeys(t, is))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := is.SigningKey()
+	base := is.Claims(testNow)
+	for _, tt := range []struct {
+		name   string
+		claims map[string]any
+		want   []string // the scopes granted, in order
+		reason auth.Reason
+	}{
+		{"a namespaced array and a string", authtest.WithClaims(base, roles, []string{"admin", "read:users"}, "scp", "read:audit admin"),
+			[]string{"admin", "read:users", "read:audit"}, ""},
+		{"the namespaced claim as a string", authtest.WithClaims(base, roles, " read:users  admin "), []string{"read:users", "admin"}, ""},
+		{"scp as an array", authtest.WithClaims(base, "scp", []string{"read:users"}), []string{"read:users"}, ""},
+		{"claims not named grant nothing", authtest.WithClaims(base, "scope", "read:users", "permissions", []string{"admin"}), []string{}, ""},
+		{"a named claim of another type", authtest.WithClaims(base, roles, map[string]any{"admin": true}), nil, auth.ReasonInvalidClaims},
+		{"a number in the array", authtest.WithClaims(base, "scp", []any{"admin", 1}), nil, auth.ReasonInvalidClaims},
+		{"null", authtest.WithClaims(base, "scp", []any{nil}), nil, auth.ReasonInvalidClaims},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := v.Validate(context.Background(), authtest.Forge(t, key, tt.claims, nil))
+			if tt.reason != "" {
+				wantReason(t, err, tt.reason)
+				return
+			}
+			if err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			if !slices.Equal(c.Scopes, tt.want) && !(len(c.Scopes) == 0 && len(tt.want) == 0) {
+				t.Errorf("Scopes = %q; want %q", c.Scopes, tt.want)
+			}
+		})
 	}
 }
 

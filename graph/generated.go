@@ -391,8 +391,8 @@ directive @auth on FIELD_DEFINITION | OBJECT | INTERFACE
 
 """
 The field, or every field of the type, needs a valid access token granting
-` + "`" + `scope` + "`" + `, in its ` + "`" + `scope` + "`" + ` claim or its ` + "`" + `permissions` + "`" + ` array (FORBIDDEN
-otherwise; UNAUTHENTICATED without a token). Same as
+` + "`" + `scope` + "`" + ` in a claim SCOPE_CLAIMS names (by default its ` + "`" + `scope` + "`" + ` claim or its
+` + "`" + `permissions` + "`" + ` array; FORBIDDEN otherwise; UNAUTHENTICATED without a token). Same as
 ` + "`" + `@requiresScopes(scopes: [[scope]])` + "`" + `.
 """
 directive @hasScope(scope: String!) on FIELD_DEFINITION | OBJECT | INTERFACE
