@@ -23,6 +23,8 @@ import (
 
 	"github.com/authgql/server/auth/authtest"
 	"github.com/authgql/server/jwks"
+
+	"github.com/authgql/server/internal/jsonscan"
 )
 
 // Run with: go test -run '^$' -fuzz '^FuzzValidate$' -fuzztime 20s ./auth
@@ -440,7 +442,7 @@ func FuzzScanClaims(f *testing.F) {
 			}
 			var s string
 			if json.Unmarshal(got, &s) == nil {
-				if b := new(strings.Builder); !appendString(b, got) || b.String() != s {
+				if b := new(strings.Builder); !jsonscan.AppendString(b, got) || b.String() != s {
 					t.Fatalf("%s %q decodes to %q; encoding/json: %q", name, got, b.String(), s)
 				}
 			}

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/authgql/server/internal/jsonscan"
 )
 
 // TestScanClaimsDepth: arrays and objects nest as deeply as encoding/json
 // allows, and no deeper.
 func TestScanClaimsDepth(t *testing.T) {
-	for _, depth := range []int{maxPayloadDepth - 1, maxPayloadDepth, maxPayloadDepth + 1} {
+	for _, depth := range []int{jsonscan.MaxDepth - 1, jsonscan.MaxDepth, jsonscan.MaxDepth + 1} {
 		inner := depth - 1 // the payload object is one level
 		payload := `{"exp":1,"x":` + strings.Repeat("[", inner) + strings.Repeat("]", inner) + `}`
 		_, err := scanClaims([]byte(payload), DefaultScopeClaims())
@@ -18,7 +20,7 @@ func TestScanClaimsDepth(t *testing.T) {
 		if (err == nil) != (jsonErr == nil) {
 			t.Errorf("nesting %d: scanClaims err = %v; encoding/json: %v", depth, err, jsonErr)
 		}
-		if (err == nil) != (depth <= maxPayloadDepth) {
+		if (err == nil) != (depth <= jsonscan.MaxDepth) {
 			t.Errorf("nesting %d: scanClaims err = %v", depth, err)
 		}
 	}

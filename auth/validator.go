@@ -11,6 +11,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/authgql/server/internal/jsonscan"
 	"github.com/authgql/server/jwks"
 	"github.com/authgql/server/metrics"
 )
@@ -298,7 +299,7 @@ func (v *Validator) claims(payload []byte, now time.Time) (*Claims, int, error) 
 	}
 	buf.Grow(size)
 	var sub span
-	if rc.iss != nil && !isJSONString(rc.iss) || rc.sub != nil && !appendSpan(&buf, rc.sub, &sub) {
+	if rc.iss != nil && !jsonscan.IsString(rc.iss) || rc.sub != nil && !appendSpan(&buf, rc.sub, &sub) {
 		return nil, 0, invalid(errors.New(`"iss" and "sub" must be strings`))
 	}
 	// A scope claim is a space-separated string (split later) or an array
@@ -308,10 +309,10 @@ func (v *Validator) claims(payload []byte, now time.Time) (*Claims, int, error) 
 		raw := rc.scopes[i]
 		switch {
 		case raw == nil:
-		case isJSONString(raw):
+		case jsonscan.IsString(raw):
 			scopes = append(scopes, scopeSpan{split: true})
 			appendSpan(&buf, raw, &scopes[len(scopes)-1].span)
-		case !eachElement(raw, func(elem []byte) bool {
+		case !jsonscan.Elements(raw, func(elem []byte) bool {
 			scopes = append(scopes, scopeSpan{})
 			return appendSpan(&buf, elem, &scopes[len(scopes)-1].span)
 		}):
@@ -321,7 +322,7 @@ func (v *Validator) claims(payload []byte, now time.Time) (*Claims, int, error) 
 	var aud []span
 	switch {
 	case rc.aud == nil: // no audience: refused below
-	case isJSONString(rc.aud):
+	case jsonscan.IsString(rc.aud):
 		appendSpan(&buf, rc.aud, appendOne(&aud))
 	case !appendSpans(&buf, rc.aud, &aud):
 		return nil, 0, invalid(errors.New(`"aud" must be a string or an array of strings`))
@@ -368,7 +369,7 @@ type optionalTime struct {
 // date converts a present NumericDate claim; false when it is not a number
 // in range.
 func date(v []byte) (optionalTime, bool) {
-	if !isJSONNumber(v) {
+	if !jsonscan.IsNumber(v) {
 		return optionalTime{}, false
 	}
 	t, ok := numericDate(v)
@@ -398,7 +399,7 @@ func (s span) in(strs string) string { return strs[s.start:s.end] }
 // in dst; false when v is not a string.
 func appendSpan(buf *strings.Builder, v []byte, dst *span) bool {
 	dst.start = buf.Len()
-	ok := appendString(buf, v)
+	ok := jsonscan.AppendString(buf, v)
 	dst.end = buf.Len()
 	return ok
 }
@@ -408,7 +409,7 @@ func appendSpan(buf *strings.Builder, v []byte, dst *span) bool {
 // array holding null or another non-string.
 func appendSpans(buf *strings.Builder, v []byte, dst *[]span) bool {
 	*dst = (*dst)[:0]
-	return eachElement(v, func(elem []byte) bool { return appendSpan(buf, elem, appendOne(dst)) })
+	return jsonscan.Elements(v, func(elem []byte) bool { return appendSpan(buf, elem, appendOne(dst)) })
 }
 
 // appendOne grows *spans by one and returns the new element.
@@ -420,12 +421,9 @@ func appendOne(spans *[]span) *span {
 // jsonStringIs reports whether v, a scanned JSON value, is the string want,
 // however it is escaped.
 func jsonStringIs(v []byte, want string) bool {
-	if !isJSONString(v) {
-		return false
+	if jsonscan.IsString(v) && jsonscan.Plain(v) {
+		return string(v[1:len(v)-1]) == want // no allocation
 	}
-	if plain(v) {
-		return string(v[1:len(v)-1]) == want
-	}
-	str, err := decodeString(v)
-	return err == nil && str == want
+	str, ok := jsonscan.String(v)
+	return ok && str == want
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/authgql/server/internal/jsonscan"
 )
 
 // DefaultMaxBodyBytes caps a request body, and a WebSocket message, when
@@ -107,9 +109,9 @@ var (
 	}
 )
 
-func memberOf(name string) (member, bool) {
+func memberOf[T string | []byte](name T) (member, bool) {
 	for m, n := range memberNames {
-		if n == name {
+		if n == string(name) {
 			return member(m), true
 		}
 	}
@@ -152,8 +154,9 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, *
 	return b, nil
 }
 
-// decodeBody decodes a POST body (application/json) into p: one pass of
-// the JSON decoder over the body, members checked for type as they come.
+// decodeBody decodes a POST body (application/json) into p: one pass over
+// the body (jsonscan) finds the members by their exact names, then each is
+// checked for type and decoded (variables and extensions only when sent).
 // A body that is anything but one JSON object with the members' types
 // gets its fixed RequestError; members besides the four are ignored, as
 // the specification requires, and null is the same as absent. A member
@@ -171,61 +174,46 @@ func decodeBody(body []byte, p *graphql.RawParams) *RequestError {
 	case body[start] != '{':
 		return errBodyNotObject
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber() // as gqlgen: integers beyond float64 keep their digits
-	if _, err := dec.Token(); err != nil {
+	var raw [memberCount][]byte
+	repeated := memberCount
+	if jsonscan.Object(body, func(name, value []byte) {
+		m, known := memberOf(name)
+		switch {
+		case !known:
+		case raw[m] != nil && repeated == memberCount:
+			repeated = m
+		default:
+			raw[m] = value
+		}
+	}) != nil {
 		return errBodyNotJSON
 	}
-	var seen [memberCount]bool
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return errBodyNotJSON
-		}
-		name, _ := tok.(string)
-		m, known := memberOf(name)
-		if !known {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return errBodyNotJSON
-			}
-			continue
-		}
-		if seen[m] {
-			return errMemberRepeated[m]
-		}
-		seen[m] = true
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return errBodyNotJSON
-		}
-		if err := setMember(p, m, v); err != nil {
+	if repeated != memberCount {
+		return errMemberRepeated[repeated]
+	}
+	for m, v := range raw {
+		if err := setMember(p, member(m), v); err != nil {
 			return err
 		}
 	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return errBodyNotJSON
-	}
-	if _, err := dec.Token(); err != io.EOF { // and nothing after it
-		return errBodyNotJSON
-	}
-	if p.Query == "" && !seen[memberQuery] {
+	if p.Query == "" && raw[memberQuery] == nil {
 		return errQueryMissing
 	}
 	return nil
 }
 
-// setMember stores a decoded member's value, or refuses its type.
-func setMember(p *graphql.RawParams, m member, v any) *RequestError {
-	if v == nil {
-		if m == memberQuery {
+// setMember stores a member's value (raw JSON text; nil when absent), or
+// refuses its type. null is the same as absent, but for query.
+func setMember(p *graphql.RawParams, m member, v []byte) *RequestError {
+	if v == nil || jsonscan.IsNull(v) {
+		if v != nil && m == memberQuery {
 			return errQueryMissing
 		}
 		return nil
 	}
 	switch m {
 	case memberQuery, memberOperationName:
-		s, ok := v.(string)
+		s, ok := jsonscan.String(v)
 		if !ok {
 			return errMemberType[m]
 		}
@@ -235,9 +223,12 @@ func setMember(p *graphql.RawParams, m member, v any) *RequestError {
 			p.OperationName = s
 		}
 	case memberVariables, memberExtensions:
-		obj, ok := v.(map[string]any)
-		if !ok {
+		if !jsonscan.IsObject(v) {
 			return errMemberType[m]
+		}
+		obj, err := decodeObject(v)
+		if err != nil {
+			return errBodyNotJSON
 		}
 		if m == memberVariables {
 			p.Variables = obj
@@ -246,6 +237,17 @@ func setMember(p *graphql.RawParams, m member, v any) *RequestError {
 		}
 	}
 	return nil
+}
+
+// decodeObject decodes a JSON object already scanned as one, numbers kept
+// as json.Number, as gqlgen does: integers beyond float64 keep their
+// digits.
+func decodeObject(v []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	var obj map[string]any
+	err := dec.Decode(&obj)
+	return obj, err
 }
 
 // decodeURL decodes a GET request's URL query (application/x-www-form-
@@ -279,19 +281,11 @@ func decodeURL(rawQuery string, p *graphql.RawParams) *RequestError {
 		if !seen[m] {
 			continue
 		}
-		dec := json.NewDecoder(bytes.NewReader([]byte(values.Get(memberNames[m]))))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil {
+		v := []byte(values.Get(memberNames[m]))
+		if jsonscan.Object(v, func(_, _ []byte) {}) != nil {
 			return errURLMemberJSON[m]
 		}
-		if _, err := dec.Token(); err != io.EOF {
-			return errURLMemberJSON[m]
-		}
-		if _, ok := v.(map[string]any); !ok && v != nil {
-			return errURLMemberJSON[m]
-		}
-		if err := setMember(p, m, v); err != nil {
+		if err := setMember(p, m, bytes.TrimSpace(v)); err != nil {
 			return err
 		}
 	}

@@ -7,8 +7,10 @@
 // (20-200 of alphanumerics and "+=/-") within the length bound, and what
 // load balancers and proxies generate. Anything else (empty, too long, control
 // characters, spaces, commas of a merged list, non-ASCII, two headers) is
-// replaced by a fresh ID from crypto/rand: 16 bytes as 32 lowercase hex
-// digits. The ID is stored in the request's context (FromContext) and set
+// replaced by a fresh ID, 32 lowercase hex digits: a random 64-bit prefix
+// drawn from crypto/rand when the middleware is made, then a counter, so
+// IDs are unique within a process, unlikely to meet another process's, and
+// cost no system call per request. The ID is stored in the request's context (FromContext) and set
 // on the response before the handler runs, so every response, errors and
 // WebSocket upgrades included, carries it.
 //
@@ -23,12 +25,19 @@ package requestid
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"net/http"
+	"sync/atomic"
 )
 
 // Header is the request and response header field of the ID.
 const Header = "X-Request-ID"
+
+// canonicalHeader is Header as net/http keys it
+// (textproto.CanonicalMIMEHeaderKey), so that reading and setting it
+// costs no canonicalisation per request.
+const canonicalHeader = "X-Request-Id"
 
 // MaxLength is the longest ID, in bytes, taken from a client.
 const MaxLength = 128
@@ -73,25 +82,54 @@ func safe(c byte) bool {
 }
 
 // New returns a fresh ID: 16 bytes from crypto/rand as 32 hex digits.
+// Middleware uses a Generator instead, which costs no system call.
 func New() string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (crypto/rand: "Read ... never returns an error")
 	return hex.EncodeToString(b[:])
 }
 
+// A Generator makes IDs of 32 hex digits: a random 64-bit prefix, drawn
+// from crypto/rand by NewGenerator, and a 64-bit counter. It is safe for
+// concurrent use.
+type Generator struct {
+	prefix [16]byte // the prefix's hex digits
+	n      atomic.Uint64
+}
+
+// NewGenerator returns a Generator with a fresh random prefix.
+func NewGenerator() *Generator {
+	var b [8]byte
+	rand.Read(b[:])
+	g := &Generator{}
+	hex.Encode(g.prefix[:], b[:])
+	return g
+}
+
+// New returns the next ID.
+func (g *Generator) New() string {
+	var b [32]byte
+	copy(b[:16], g.prefix[:])
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], g.n.Add(1))
+	hex.Encode(b[16:], n[:])
+	return string(b[:])
+}
+
 // Middleware gives the request an ID (the client's X-Request-ID when
-// Valid and sent once, else New), stores it in the request's context and
-// sets it on the response. Place it outermost, so that everything inside,
-// panic recovery included, logs with it.
+// Valid and sent once, else a Generator's), stores it in the request's
+// context and sets it on the response. Place it outermost, so that
+// everything inside, panic recovery included, logs with it.
 func Middleware(next http.Handler) http.Handler {
+	gen := NewGenerator()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := ""
-		if values := r.Header.Values(Header); len(values) == 1 && Valid(values[0]) {
+		if values := r.Header[canonicalHeader]; len(values) == 1 && Valid(values[0]) {
 			id = values[0]
 		} else {
-			id = New()
+			id = gen.New()
 		}
-		w.Header().Set(Header, id)
+		w.Header()[canonicalHeader] = []string{id}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
 	})
 }
