@@ -137,6 +137,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			MaxCredentialsBytes: e.int("MAX_AUTH_HEADER_BYTES", auth.DefaultMaxCredentialsBytes, 256, 1<<20),
 			CacheSize:           e.int("TOKEN_CACHE_SIZE", auth.DefaultCacheSize, 0, 10_000_000),
 			CacheBytes:          e.int("TOKEN_CACHE_BYTES", auth.DefaultCacheBytes, 1<<20, 1<<30),
+			FailureCacheSize:    e.int("TOKEN_FAILURE_CACHE_SIZE", auth.DefaultFailureCacheSize, 0, 10_000_000),
 			ScopeClaims:         e.scopeClaims("SCOPE_CLAIMS"),
 		},
 		JWKS: jwks.Options{

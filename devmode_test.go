@@ -14,7 +14,16 @@ import (
 func TestDevelopmentMode(t *testing.T) {
 	ts := runServer(t, map[string]string{"PORT": "0"})
 	ts.waitReady(t)
-	out := ts.Stdout.String()
+	// The banner is printed once the server listens, which may be after
+	// it is ready: wait for its last line.
+	var out string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		out = ts.Stdout.String()
+		done := strings.Contains(out, "DEVELOPMENT MODE") && strings.HasSuffix(strings.TrimRight(out, "\n"), "=====")
+		if done || time.Now().After(deadline) {
+			break
+		}
+	}
 	if !strings.Contains(out, "DEVELOPMENT MODE") || !strings.Contains(out, "(development mode)") {
 		t.Errorf("start-up does not say development mode loudly:\n%s", out)
 	}

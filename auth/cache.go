@@ -5,6 +5,8 @@ import (
 	"hash"
 	"sync"
 	"time"
+
+	"github.com/authgql/server/jwks"
 )
 
 // tokenCache remembers tokens that passed validation, so that a client
@@ -23,7 +25,6 @@ import (
 // valid signatures.
 type tokenCache struct {
 	maxEntries, maxBytes int
-	hashers              sync.Pool // *tokenHasher: hashing without allocating
 
 	mu    sync.RWMutex
 	m     map[[sha256.Size]byte]cachedToken
@@ -36,6 +37,12 @@ type cachedToken struct {
 	cost   int // bytes held, as estimated by put's caller (see entryCost)
 }
 
+// digester hashes tokens, the key of both caches: SHA-256, so that a
+// cache holds a digest rather than a bearer token, without allocating.
+type digester struct {
+	pool sync.Pool // *tokenHasher
+}
+
 // tokenHasher is a SHA-256 state with room to copy a token through it:
 // hash.Hash takes bytes, and converting the token string to bytes would
 // allocate on every request.
@@ -43,6 +50,25 @@ type tokenHasher struct {
 	h   hash.Hash
 	buf [512]byte
 	sum [sha256.Size]byte
+}
+
+func newDigester() *digester {
+	return &digester{pool: sync.Pool{New: func() any { return &tokenHasher{h: sha256.New()} }}}
+}
+
+// sum returns the SHA-256 of raw.
+func (d *digester) sum(raw string) [sha256.Size]byte {
+	th := d.pool.Get().(*tokenHasher)
+	th.h.Reset()
+	for len(raw) > 0 {
+		n := copy(th.buf[:], raw)
+		th.h.Write(th.buf[:n])
+		raw = raw[n:]
+	}
+	th.h.Sum(th.sum[:0])
+	sum := th.sum
+	d.pool.Put(th)
+	return sum
 }
 
 // entryOverhead is what an entry costs besides its strings and slices: the
@@ -65,33 +91,16 @@ func newTokenCache(maxEntries, maxBytes int) *tokenCache {
 	return &tokenCache{
 		maxEntries: maxEntries,
 		maxBytes:   maxBytes,
-		hashers:    sync.Pool{New: func() any { return &tokenHasher{h: sha256.New()} }},
 		m:          make(map[[sha256.Size]byte]cachedToken),
 	}
 }
 
-// digest returns the SHA-256 of raw.
-func (c *tokenCache) digest(raw string) [sha256.Size]byte {
-	th := c.hashers.Get().(*tokenHasher)
-	th.h.Reset()
-	for len(raw) > 0 {
-		n := copy(th.buf[:], raw)
-		th.h.Write(th.buf[:n])
-		raw = raw[n:]
-	}
-	th.h.Sum(th.sum[:0])
-	sum := th.sum
-	c.hashers.Put(th)
-	return sum
-}
-
-// get returns the claims of a cached token valid at now whose key is still
-// published.
-func (c *tokenCache) get(raw string, now time.Time, hasKey func(kid string) bool) (*Claims, bool) {
+// get returns the claims of the cached token of digest sum, if it is
+// valid at now and its key is still published.
+func (c *tokenCache) get(sum [sha256.Size]byte, now time.Time, hasKey func(kid string) bool) (*Claims, bool) {
 	if c == nil {
 		return nil, false
 	}
-	sum := c.digest(raw)
 	c.mu.RLock()
 	e, ok := c.m[sum]
 	c.mu.RUnlock()
@@ -112,14 +121,13 @@ func (c *tokenCache) get(raw string, now time.Time, hasKey func(kid string) bool
 	return e.claims, true
 }
 
-// put stores a validated token whose entry costs cost bytes. When full (of
-// entries or of bytes), it makes room (evictLocked). An entry larger than
-// the whole byte budget is not stored.
-func (c *tokenCache) put(raw, kid string, claims *Claims, cost int, now time.Time) {
+// put stores a validated token of digest sum whose entry costs cost bytes.
+// When full (of entries or of bytes), it makes room (evictLocked). An
+// entry larger than the whole byte budget is not stored.
+func (c *tokenCache) put(sum [sha256.Size]byte, kid string, claims *Claims, cost int, now time.Time) {
 	if c == nil || cost > c.maxBytes {
 		return
 	}
-	sum := c.digest(raw)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.m[sum]; ok {
@@ -158,4 +166,63 @@ func (c *tokenCache) evictLocked(now time.Time, cost int) {
 func (c *tokenCache) removeLocked(sum [sha256.Size]byte, e cachedToken) {
 	delete(c.m, sum)
 	c.bytes -= e.cost
+}
+
+// failureCache remembers tokens whose signature did not verify with the
+// key their kid names, by digest, with that key: a client (or an attacker)
+// sending one bad token again and again costs a digest and a map lookup
+// per request instead of a signature check, which is what made a bad
+// token cost twice a good one. A failure is a fact about the token's bytes
+// and that key alone (RFC 7515 section 5.2), so it holds for as long as
+// the key set still has that very key: every refresh of the key set makes
+// new key values, and with them every entry stale. Nothing else is
+// remembered (a time rule can stop failing, an unknown kid can be
+// published). Bounded: when full, a random tenth is dropped; an attacker
+// pays a signature check of ours for every entry it adds, as before.
+type failureCache struct {
+	max int
+
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]*jwks.Key
+}
+
+// newFailureCache returns a cache of at most max failures, or nil
+// (disabled) when max <= 0.
+func newFailureCache(max int) *failureCache {
+	if max <= 0 {
+		return nil
+	}
+	return &failureCache{max: max, m: make(map[[sha256.Size]byte]*jwks.Key)}
+}
+
+// failed reports whether the token of digest sum failed before with a key
+// that keys still holds under its kid.
+func (c *failureCache) failed(sum [sha256.Size]byte, keys *jwks.Cache) bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	key, ok := c.m[sum]
+	c.mu.Unlock()
+	return ok && keys.Current(key.ID) == key
+}
+
+// add remembers that the token of digest sum did not verify with key.
+func (c *failureCache) add(sum [sha256.Size]byte, key *jwks.Key) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		n := 0
+		for k := range c.m { // map order is random
+			if n >= c.max/10+1 {
+				break
+			}
+			delete(c.m, k)
+			n++
+		}
+	}
+	c.m[sum] = key
 }

@@ -12,23 +12,23 @@ func TestTokenCacheBounded(t *testing.T) {
 	now := time.Now()
 	c := newTokenCache(10, 1<<20)
 	for i := range 1000 {
-		c.put(fmt.Sprint("token-", i), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 300, now)
+		c.put(sumOf(fmt.Sprint("token-", i)), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 300, now)
 		if len(c.m) > 10 {
 			t.Fatalf("cache holds %d entries; max 10", len(c.m))
 		}
 	}
-	if _, ok := c.get("token-999", now, func(string) bool { return true }); !ok {
+	if _, ok := c.get(sumOf("token-999"), now, func(string) bool { return true }); !ok {
 		t.Errorf("the newest entry was evicted")
 	}
-	if _, ok := c.get("token-999", now, func(string) bool { return false }); ok {
+	if _, ok := c.get(sumOf("token-999"), now, func(string) bool { return false }); ok {
 		t.Errorf("hit although the key is gone")
 	}
 	if newTokenCache(0, 1<<20) != nil {
 		t.Errorf("size 0 does not disable the cache")
 	}
 	var disabled *tokenCache
-	disabled.put("x", "k", &Claims{}, 300, now)
-	if _, ok := disabled.get("x", now, func(string) bool { return true }); ok {
+	disabled.put(sumOf("x"), "k", &Claims{}, 300, now)
+	if _, ok := disabled.get(sumOf("x"), now, func(string) bool { return true }); ok {
 		t.Errorf("disabled cache hit")
 	}
 }
@@ -41,7 +41,7 @@ func TestTokenCacheBoundedInBytes(t *testing.T) {
 	const budget = 100 << 10
 	c := newTokenCache(10000, budget)
 	for i := range 1000 {
-		c.put(fmt.Sprint("big-", i), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 10<<10, now)
+		c.put(sumOf(fmt.Sprint("big-", i)), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 10<<10, now)
 		if c.bytes > budget {
 			t.Fatalf("cache holds %d bytes; max %d", c.bytes, budget)
 		}
@@ -56,13 +56,13 @@ func TestTokenCacheBoundedInBytes(t *testing.T) {
 	if sum != c.bytes {
 		t.Errorf("bytes = %d; the entries cost %d", c.bytes, sum)
 	}
-	c.put("huge", "kid", &Claims{ValidUntil: now.Add(time.Hour)}, budget+1, now)
-	if _, ok := c.get("huge", now, func(string) bool { return true }); ok {
+	c.put(sumOf("huge"), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, budget+1, now)
+	if _, ok := c.get(sumOf("huge"), now, func(string) bool { return true }); ok {
 		t.Error("an entry over the whole budget was stored")
 	}
 	// Storing the same token again replaces its entry, not adds to it.
 	before := c.bytes
-	c.put("big-999", "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 10<<10, now)
+	c.put(sumOf("big-999"), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 10<<10, now)
 	if c.bytes != before {
 		t.Errorf("bytes %d after storing a cached token again; want %d", c.bytes, before)
 	}
@@ -75,18 +75,18 @@ func TestTokenCacheHit(t *testing.T) {
 	c := newTokenCache(10, 1<<20)
 	tok := strings.Repeat("t", 900) // longer than the hasher's buffer
 	want := &Claims{Subject: "u", ValidUntil: now.Add(time.Minute)}
-	c.put(tok, "kid", want, 300, now)
+	c.put(sumOf(tok), "kid", want, 300, now)
 	hasKey := func(kid string) bool { return kid == "kid" }
-	if got, ok := c.get(tok, now, hasKey); !ok || got != want {
+	if got, ok := c.get(sumOf(tok), now, hasKey); !ok || got != want {
 		t.Fatalf("get = %p, %v; want the stored %p", got, ok, want)
 	}
-	if _, ok := c.get(tok[:899]+"u", now, hasKey); ok {
+	if _, ok := c.get(sumOf(tok[:899]+"u"), now, hasKey); ok {
 		t.Fatal("a different token hit")
 	}
-	if n := testing.AllocsPerRun(100, func() { c.get(tok, now, hasKey) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { c.get(sumOf(tok), now, hasKey) }); n != 0 {
 		t.Errorf("a hit allocates %v times; want 0", n)
 	}
-	if _, ok := c.get(tok, want.ValidUntil, hasKey); ok {
+	if _, ok := c.get(sumOf(tok), want.ValidUntil, hasKey); ok {
 		t.Error("hit at ValidUntil")
 	}
 	if len(c.m) != 0 || c.bytes != 0 {
@@ -119,7 +119,7 @@ func BenchmarkTokenCacheFill(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c.put(fmt.Sprintf("token-%d", i), kid, claims, entryCost(kid, strs, claims), now)
+		c.put(sumOf(fmt.Sprintf("token-%d", i)), kid, claims, entryCost(kid, strs, claims), now)
 		i++
 	}
 	var after runtime.MemStats
@@ -131,3 +131,6 @@ func BenchmarkTokenCacheFill(b *testing.B) {
 	b.ReportMetric(float64(c.bytes)/float64(n), "cost-B/entry")
 	runtime.KeepAlive(c)
 }
+
+// sumOf is a token's key in the caches.
+func sumOf(raw string) [32]byte { return newDigester().sum(raw) }

@@ -83,8 +83,18 @@ func (p *Policy) directive(ctx context.Context, _ any, next graphql.Resolver) (a
 	if !ok {
 		r = RequiresScopes(nil) // nobody
 	}
+	if r.kind == KindPublic {
+		return next(ctx) // what Decide says, without looking up claims and time
+	}
 	claims, _ := auth.FromContext(ctx)
-	if err := Decide(r, claims, OperationTime(ctx)); err != nil {
+	// The operation started at or before now: a token still valid now was
+	// valid then, so the operation's start time (a lookup in ctx) is
+	// needed only for a token that has expired since.
+	now := time.Now()
+	if claims != nil && !now.Before(claims.ValidUntil) {
+		now = OperationTime(ctx)
+	}
+	if err := Decide(r, claims, now); err != nil {
 		return nil, err
 	}
 	return next(ctx)

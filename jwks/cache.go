@@ -180,6 +180,17 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// Current returns the key with the given key ID in the current key set,
+// without fetching; nil when there is none. Two calls return the same
+// *Key until the key set is loaded again.
+func (c *Cache) Current(kid string) *Key {
+	keys := c.keys.Load()
+	if keys == nil {
+		return nil
+	}
+	return (*keys)[kid]
+}
+
 // Lookup returns the verification key with the given key ID, as parsed when
 // the set was loaded (the caller must not modify it). An unknown kid
 // triggers a refetch (shared and rate-limited, see the package comment)

@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/authgql/server/auth/authtest"
+	"github.com/authgql/server/jwks"
+)
+
+// TestFailureCache: a token whose signature failed with the key its kid
+// names is refused again without a signature check while the key set
+// still has that very key; after the key set is loaded again it is
+// checked again (and still refused); a token refused for an unknown kid is
+// not remembered (its key may yet be published); the cache is bounded.
+func TestFailureCache(t *testing.T) {
+	is := authtest.NewServer(t)
+	keys, err := jwks.New(jwks.Options{URL: is.JWKSURL(), MissInterval: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go keys.Run(ctx)
+	for deadline := time.Now().Add(10 * time.Second); !keys.Ready(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("key set not loaded")
+		}
+	}
+	v, err := NewValidator(Config{Issuer: is.URL, Audience: is.Audience, CacheSize: 10, FailureCacheSize: 10}, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause := func(tok string) error {
+		t.Helper()
+		_, err := v.Validate(context.Background(), tok)
+		var e *Error
+		if !errors.As(err, &e) || e.Reason != ReasonInvalidToken {
+			t.Fatalf("Validate = %v; want invalid_token", err)
+		}
+		return e.Err
+	}
+
+	other, err := authtest.NewKey("RS256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := is.Token(t, authtest.SignedWith(other), authtest.KeyID(is.SigningKey().KeyID()))
+	var sigErr *signatureError
+	if err := cause(bad); !errors.As(err, &sigErr) {
+		t.Fatalf("first refusal: %v; want a signature failure", err)
+	}
+	if err := cause(bad); !errors.Is(err, errSignatureFailedBefore) {
+		t.Fatalf("second refusal: %v; want it from the failure cache", err)
+	}
+
+	// The issuer rotates (keeping the old key): the key set is loaded
+	// again, the entry is stale, the token is checked again.
+	if _, err := is.Rotate(true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Validate(context.Background(), is.Token(t)); err != nil { // an unknown kid: refetch
+		t.Fatalf("token of the new key: %v", err)
+	}
+	if err := cause(bad); !errors.As(err, &sigErr) {
+		t.Fatalf("after the key set changed: %v; want the signature checked again", err)
+	}
+
+	// An unknown kid is not a signature failure.
+	next, err := authtest.NewKey("RS256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	early := is.Token(t, authtest.SignedWith(next))
+	for range 2 {
+		if err := cause(early); errors.Is(err, errSignatureFailedBefore) || errors.As(err, &sigErr) {
+			t.Fatalf("unknown kid: %v; want a key lookup failure, not remembered", err)
+		}
+	}
+
+	f := newFailureCache(10)
+	for i := range 100 {
+		f.add(sumOf(string(rune('a'+i%26))+string(rune(i))), keys.Current(is.SigningKey().KeyID()))
+		if len(f.m) > 10 {
+			t.Fatalf("failure cache holds %d; max 10", len(f.m))
+		}
+	}
+	if newFailureCache(0) != nil {
+		t.Errorf("size 0 does not disable the failure cache")
+	}
+}
