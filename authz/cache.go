@@ -2,13 +2,12 @@ package authz
 
 import (
 	"errors"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/authgql/server/auth"
+	"github.com/authgql/server/internal/opcache"
 )
 
 // Defaults for the zero values of Options.
@@ -35,15 +34,12 @@ type Options struct {
 }
 
 // Engine runs the operation pass for a Policy and keeps each operation's
-// Plan in a bounded cache. gqlgen keeps parsed documents in an LRU cache,
-// so a repeated query arrives as the same *ast.QueryDocument and finds its
-// Plan by pointer; a cached Plan keeps its document alive, so the address
-// cannot be reused by another document while the entry exists. An Engine is
-// safe for concurrent use.
+// Plan in a bounded cache (opcache): a repeated query finds its Plan by
+// its operation's pointer. An Engine is safe for concurrent use.
 type Engine struct {
 	policy *Policy
 	opts   Options
-	plans  planCache
+	plans  *opcache.Cache[*Plan]
 }
 
 // NewEngine returns an Engine for p. It refuses negative settings.
@@ -60,9 +56,7 @@ func NewEngine(p *Policy, opts Options) (*Engine, error) {
 	if opts.MaxFieldVisits == 0 {
 		opts.MaxFieldVisits = DefaultMaxFieldVisits
 	}
-	e := &Engine{policy: p, opts: opts}
-	e.plans.init(opts.PlanCacheSize)
-	return e, nil
+	return &Engine{policy: p, opts: opts, plans: opcache.New[*Plan](opts.PlanCacheSize)}, nil
 }
 
 // Policy returns the policy e decides with.
@@ -71,11 +65,11 @@ func (e *Engine) Policy() *Policy { return e.policy }
 // Plan returns the Plan of op, an operation of the validated document doc,
 // from the cache or by walking it once.
 func (e *Engine) Plan(doc *ast.QueryDocument, op *ast.OperationDefinition) *Plan {
-	if pl := e.plans.get(op); pl != nil && pl.doc == doc {
+	if pl, ok := e.plans.Get(op); ok && pl.doc == doc {
 		return pl
 	}
 	pl := newPlan(e.policy, doc, op, e.opts.MaxFieldVisits)
-	e.plans.put(op, pl)
+	e.plans.Put(op, pl)
 	return pl
 }
 
@@ -85,51 +79,4 @@ func (e *Engine) Plan(doc *ast.QueryDocument, op *ast.OperationDefinition) *Plan
 // and allocates nothing.
 func (e *Engine) Authorize(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, claims *auth.Claims, now time.Time) Result {
 	return e.Plan(doc, op).Authorize(vars, claims, now)
-}
-
-// planCache is a bounded map from operation to Plan with two generations:
-// lookups read without locking; when the current generation is full it
-// becomes the old one and the old one is dropped; a hit in the old
-// generation moves to the current one. That approximates LRU in O(1).
-type planCache struct {
-	size     int
-	mu       sync.Mutex // serializes put
-	cur, old atomic.Pointer[generation]
-}
-
-type generation struct {
-	m sync.Map // *ast.OperationDefinition -> *Plan
-	n int      // entries stored; guarded by planCache.mu
-}
-
-func (c *planCache) init(size int) {
-	c.size = size
-	c.cur.Store(&generation{})
-	c.old.Store(&generation{})
-}
-
-func (c *planCache) get(op *ast.OperationDefinition) *Plan {
-	if v, ok := c.cur.Load().m.Load(op); ok {
-		return v.(*Plan)
-	}
-	if v, ok := c.old.Load().m.Load(op); ok {
-		pl := v.(*Plan)
-		c.put(op, pl)
-		return pl
-	}
-	return nil
-}
-
-func (c *planCache) put(op *ast.OperationDefinition, pl *Plan) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.cur.Load()
-	if g.n >= c.size {
-		c.old.Store(g)
-		g = &generation{}
-		c.cur.Store(g)
-	}
-	if _, loaded := g.m.Swap(op, pl); !loaded {
-		g.n++
-	}
 }

@@ -143,7 +143,22 @@ func writeResponse(w http.ResponseWriter, status int, media responseMedia, resp 
 	if len(resp.Errors) > 0 {
 		w.Header().Set("Cache-Control", "no-store")
 	}
+	if isDataOnly(resp) {
+		// The usual response is data alone, which gqlgen's marshalers
+		// have written as compact JSON already: json.Marshal would only
+		// scan it again to compact it, on every request.
+		b := make([]byte, 0, len(`{"data":}`)+len(resp.Data))
+		b = append(append(append(b, `{"data":`...), resp.Data...), '}')
+		writeBody(w, status, media, b)
+		return
+	}
 	writeJSON(w, status, media, resp)
+}
+
+// isDataOnly reports whether resp has nothing but non-empty data.
+func isDataOnly(resp *graphql.Response) bool {
+	return len(resp.Data) > 0 && len(resp.Errors) == 0 && resp.Label == "" && resp.Path == nil &&
+		resp.HasNext == nil && resp.Extensions == nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, media responseMedia, v any) {
@@ -154,6 +169,10 @@ func writeJSON(w http.ResponseWriter, status int, media responseMedia, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
 	}
+	writeBody(w, status, media, b)
+}
+
+func writeBody(w http.ResponseWriter, status int, media responseMedia, b []byte) {
 	w.Header().Set("Content-Type", media.contentType())
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

@@ -3,11 +3,13 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -78,5 +80,37 @@ func TestWriteError(t *testing.T) {
 	if rec.Code != 401 || strings.Contains(body, "not satisfied") || strings.Contains(body, `"data"`) ||
 		rec.Header().Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
 		t.Errorf("%d %q %s", rec.Code, rec.Header().Get("WWW-Authenticate"), body)
+	}
+}
+
+// TestWriteResponseDataOnly: the data-only fast path writes what
+// encoding/json would (byte for byte but for its HTML escaping of <, >
+// and &, which application/json does not need), and every other response
+// goes through encoding/json.
+func TestWriteResponseDataOnly(t *testing.T) {
+	hasNext := false
+	for _, resp := range []*graphql.Response{
+		{Data: json.RawMessage(`{"publicMessage":{"text":"a \"quoted\" \u00e9 text"}}`)},
+		{Data: json.RawMessage(`null`)},
+		{Data: json.RawMessage(`{"text":"<script>&</script>"}`)},
+		{Data: json.RawMessage(`{"a":1}`), Errors: gqlerror.List{{Message: "x"}}},
+		{Data: json.RawMessage(`{"a":1}`), Extensions: map[string]any{"k": "v"}},
+		{Data: json.RawMessage(`{"a":1}`), HasNext: &hasNext},
+		{},
+	} {
+		want, err := json.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		writeResponse(rec, http.StatusOK, mediaJSON, resp)
+		var got, wantValue any
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatalf("writeResponse(%+v) wrote invalid JSON %s: %v", resp, rec.Body, err)
+		}
+		_ = json.Unmarshal(want, &wantValue)
+		if !reflect.DeepEqual(got, wantValue) || !strings.ContainsAny(string(resp.Data), "<>&") && rec.Body.String() != string(want) {
+			t.Errorf("writeResponse(%+v) = %s; want %s", resp, rec.Body, want)
+		}
 	}
 }

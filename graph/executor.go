@@ -3,16 +3,16 @@ package graph
 import (
 	"context"
 	"fmt"
-	"weak"
 
 	"github.com/99designs/gqlgen/graphql"
 	gqlexecutor "github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	gqllru "github.com/99designs/gqlgen/graphql/handler/lru"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator/rules"
+
+	"github.com/authgql/server/internal/opcache"
 )
 
 // An OperationCheck may refuse an operation as a whole once it is parsed,
@@ -54,10 +54,8 @@ type executor struct {
 	es     graphql.ExecutableSchema
 	limits operationLimits
 	// perOperation keeps the limits' verdict (nil: within them) of each
-	// operation of a document in gqlgen's query cache. The key is a weak
-	// pointer, so this cache holds no document alive once gqlgen's has
-	// dropped it.
-	perOperation  *lru.Cache[weak.Pointer[ast.OperationDefinition], *gqlerror.Error]
+	// operation of a document in gqlgen's query cache.
+	perOperation  *opcache.Cache[*gqlerror.Error]
 	maxErrors     int
 	introspection bool
 	check         OperationCheck
@@ -81,10 +79,6 @@ func newExecutor(es graphql.ExecutableSchema, opts Options, complexityReadsVaria
 	if opts.Introspection {
 		inner.Use(extension.Introspection{})
 	}
-	perOperation, err := lru.New[weak.Pointer[ast.OperationDefinition], *gqlerror.Error](opts.QueryCacheSize)
-	if err != nil {
-		panic(fmt.Sprintf("graph: query cache size %d: %v", opts.QueryCacheSize, err)) // NewHandler validated it
-	}
 	return &executor{
 		inner: inner,
 		es:    es,
@@ -94,7 +88,7 @@ func newExecutor(es graphql.ExecutableSchema, opts Options, complexityReadsVaria
 			maxComplexity:            opts.MaxComplexity,
 			complexityReadsVariables: complexityReadsVariables,
 		},
-		perOperation:  perOperation,
+		perOperation:  opcache.New[*gqlerror.Error](opts.QueryCacheSize),
 		maxErrors:     opts.MaxErrors,
 		introspection: opts.Introspection,
 		check:         opts.CheckOperation,
@@ -166,11 +160,10 @@ func (x *executor) prepare(ctx context.Context, params *graphql.RawParams, v via
 // (complexity, when it reads variables, is computed per request: see
 // operationLimits).
 func (x *executor) checkLimits(ctx context.Context, op *graphql.OperationContext) *gqlerror.Error {
-	key := weak.Make(op.Operation)
-	verdict, ok := x.perOperation.Get(key)
+	verdict, ok := x.perOperation.Get(op.Operation)
 	if !ok {
 		verdict = x.limits.check(ctx, x.es, op.Operation)
-		x.perOperation.Add(key, verdict)
+		x.perOperation.Put(op.Operation, verdict)
 	}
 	if verdict == nil {
 		if x.limits.complexityReadsVariables {
