@@ -2,8 +2,10 @@ package auth
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"hash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/authgql/server/jwks"
@@ -21,10 +23,12 @@ import (
 // (no bearer token sits in memory for an hour), and never extends a
 // token's life: a hit still needs the token unexpired and its signing key
 // still in the key set, so removing a key from the JWKS revokes its tokens
-// at once. Only successes are stored; an attacker cannot fill it without
-// valid signatures.
+// at once. Only successes are stored, from their second validation on
+// (admit): an attacker cannot fill it without valid signatures, and a
+// stream of one-time tokens does not evict the tokens clients send again.
 type tokenCache struct {
 	maxEntries, maxBytes int
+	seen                 []atomic.Uint64 // admit's fingerprints of tokens validated once
 
 	mu    sync.RWMutex
 	m     map[[sha256.Size]byte]cachedToken
@@ -91,8 +95,32 @@ func newTokenCache(maxEntries, maxBytes int) *tokenCache {
 	return &tokenCache{
 		maxEntries: maxEntries,
 		maxBytes:   maxBytes,
+		seen:       make([]atomic.Uint64, maxEntries),
 		m:          make(map[[sha256.Size]byte]cachedToken),
 	}
+}
+
+// admit reports whether the token of digest sum, just validated, should
+// enter the cache: the second time it validates, not the first. A client
+// sending the same token on every request pays one more signature check
+// before its hits begin; one that sends a new token on every request (or
+// an attacker with a stream of valid tokens) never fills the cache, so it
+// neither churns it nor evicts the tokens that are sent again. It
+// remembers one fingerprint per slot (as many slots as entries: 8 bytes
+// each), overwritten by the next token that maps to the slot, so it is
+// bounded and a rare collision only delays a token's admission; racing
+// requests can only admit a token once more or once less.
+func (c *tokenCache) admit(sum [sha256.Size]byte) bool {
+	if c == nil {
+		return false
+	}
+	fp := binary.LittleEndian.Uint64(sum[:8]) | 1 // never 0, an empty slot
+	slot := &c.seen[fp%uint64(len(c.seen))]
+	if slot.Load() == fp {
+		return true
+	}
+	slot.Store(fp)
+	return false
 }
 
 // get returns the claims of the cached token of digest sum, if it is

@@ -1,7 +1,10 @@
 package auth
 
 import (
+	"context"
 	"fmt"
+	"github.com/authgql/server/auth/authtest"
+	"github.com/authgql/server/jwks"
 	"runtime"
 	"strings"
 	"testing"
@@ -135,3 +138,59 @@ func BenchmarkTokenCacheFill(b *testing.B) {
 
 // sumOf is a token's key in the caches.
 func sumOf(raw string) [32]byte { return newDigester().sum(raw) }
+
+// TestAdmission: a token enters the cache at its second validation, so a
+// stream of one-time tokens never evicts a token that is sent again.
+func TestAdmission(t *testing.T) {
+	c := newTokenCache(10, 1<<20)
+	a, b := sumOf("a"), sumOf("b")
+	if c.admit(a) {
+		t.Fatal("admitted at its first validation")
+	}
+	if !c.admit(a) {
+		t.Fatal("not admitted at its second validation")
+	}
+	if c.admit(b) {
+		t.Fatal("another token admitted at its first validation")
+	}
+	var disabled *tokenCache
+	if disabled.admit(a) {
+		t.Error("a disabled cache admits")
+	}
+
+	is := authtest.NewServer(t)
+	keys, err := jwks.New(jwks.Options{URL: is.JWKSURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go keys.Run(ctx)
+	for deadline := time.Now().Add(10 * time.Second); !keys.Ready(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("key set not loaded")
+		}
+	}
+	v, err := NewValidator(Config{Issuer: is.URL, Audience: is.Audience, CacheSize: 20}, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate := func(tok string) {
+		t.Helper()
+		if _, err := v.Validate(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept := is.Token(t, authtest.Subject("sent again"))
+	validate(kept)
+	validate(kept)
+	for i := range 60 { // three times the cache's size, each sent once
+		validate(is.Token(t, authtest.Subject(fmt.Sprint("once-", i))))
+	}
+	if _, ok := v.cache.get(v.digest(kept), time.Now(), keys.Has); !ok {
+		t.Error("one-time tokens evicted the token sent again")
+	}
+	if n := len(v.cache.m); n != 1 {
+		t.Errorf("the cache holds %d tokens; want only the one sent twice", n)
+	}
+}

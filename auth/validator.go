@@ -218,7 +218,9 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.cache.put(sum, key.ID, claims, entryCost(key.ID, strs, claims), now)
+	if v.cache.admit(sum) {
+		v.cache.put(sum, key.ID, claims, entryCost(key.ID, strs, claims), now)
+	}
 	return claims, nil
 }
 

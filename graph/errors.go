@@ -158,7 +158,7 @@ func writeResponse(w http.ResponseWriter, status int, media responseMedia, resp 
 // isDataOnly reports whether resp has nothing but non-empty data.
 func isDataOnly(resp *graphql.Response) bool {
 	return len(resp.Data) > 0 && len(resp.Errors) == 0 && resp.Label == "" && resp.Path == nil &&
-		resp.HasNext == nil && resp.Extensions == nil
+		resp.HasNext == nil && len(resp.Extensions) == 0
 }
 
 func writeJSON(w http.ResponseWriter, status int, media responseMedia, v any) {

@@ -92,6 +92,7 @@ func TestWriteResponseDataOnly(t *testing.T) {
 	for _, resp := range []*graphql.Response{
 		{Data: json.RawMessage(`{"publicMessage":{"text":"a \"quoted\" \u00e9 text"}}`)},
 		{Data: json.RawMessage(`null`)},
+		{Data: json.RawMessage(`{"a":1}`), Extensions: map[string]any{}}, // gqlgen's usual: an empty map
 		{Data: json.RawMessage(`{"text":"<script>&</script>"}`)},
 		{Data: json.RawMessage(`{"a":1}`), Errors: gqlerror.List{{Message: "x"}}},
 		{Data: json.RawMessage(`{"a":1}`), Extensions: map[string]any{"k": "v"}},
