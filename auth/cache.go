@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
+
 	"github.com/authgql/server/jwks"
 )
 
@@ -253,4 +255,51 @@ func (c *failureCache) add(sum [sha256.Size]byte, key *jwks.Key) {
 		}
 	}
 	c.m[sum] = key
+}
+
+// header is what a checked protected header says that validation uses:
+// the algorithm and the kid, or why the header is refused.
+type header struct {
+	alg jwa.SignatureAlgorithm
+	kid string
+	err error
+}
+
+// maxCachedHeaders and maxCachedHeaderBytes bound headerCache: an issuer
+// signs with one header per key, and a header is about 100 bytes.
+const (
+	maxCachedHeaders     = 64
+	maxCachedHeaderBytes = 1 << 10
+)
+
+// headerCache remembers checked protected headers by their base64url
+// segment: an issuer writes the same header on every token it signs with
+// a key ({"alg":"RS256","typ":"JWT","kid":...}), and parsing it took a
+// tenth of an uncached validation. A header's check depends on its bytes
+// alone, so refusals are remembered too. Bounded: at most
+// maxCachedHeaders headers of at most maxCachedHeaderBytes; when full, it
+// starts over, so a stream of distinct headers costs what it did without
+// it. Its zero value is ready to use.
+type headerCache struct {
+	mu sync.RWMutex
+	m  map[string]header
+}
+
+func (c *headerCache) get(segment []byte) (header, bool) {
+	c.mu.RLock()
+	h, ok := c.m[string(segment)] // no allocation for a map index
+	c.mu.RUnlock()
+	return h, ok
+}
+
+func (c *headerCache) put(segment []byte, h header) {
+	if len(segment) > maxCachedHeaderBytes {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedHeaders {
+		c.m = make(map[string]header, maxCachedHeaders)
+	}
+	c.m[string(segment)] = h
 }

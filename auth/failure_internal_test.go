@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -89,5 +90,55 @@ func TestFailureCache(t *testing.T) {
 	}
 	if newFailureCache(0) != nil {
 		t.Errorf("size 0 does not disable the failure cache")
+	}
+}
+
+// TestHeaderCache: tokens of one key share one checked header, a refused
+// header stays refused, and the cache is bounded in entries and in the
+// size of a header it keeps.
+func TestHeaderCache(t *testing.T) {
+	is := authtest.NewServer(t)
+	keys, err := jwks.New(jwks.Options{URL: is.JWKSURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go keys.Run(ctx)
+	for deadline := time.Now().Add(10 * time.Second); !keys.Ready(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("key set not loaded")
+		}
+	}
+	v, err := NewValidator(Config{Issuer: is.URL, Audience: is.Audience}, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := v.Validate(context.Background(), is.Token(t, authtest.Subject(string(rune('a'+i))))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(v.headers.m); n != 1 {
+		t.Errorf("%d headers cached for five tokens of one key; want 1", n)
+	}
+	notJWT := is.Token(t, authtest.Header("typ", "dpop+jwt"))
+	for range 2 {
+		if _, err := v.Validate(context.Background(), notJWT); err == nil {
+			t.Fatal("a typ other than JWT was accepted")
+		}
+	}
+
+	var c headerCache
+	for i := range 3 * maxCachedHeaders {
+		c.put([]byte(fmt.Sprint("header-", i)), header{kid: "k"})
+		if len(c.m) > maxCachedHeaders {
+			t.Fatalf("%d headers cached; at most %d", len(c.m), maxCachedHeaders)
+		}
+	}
+	big := make([]byte, maxCachedHeaderBytes+1)
+	c.put(big, header{kid: "k"})
+	if _, ok := c.get(big); ok {
+		t.Error("a header over maxCachedHeaderBytes was cached")
 	}
 }

@@ -91,6 +91,7 @@ type Config struct {
 type Validator struct {
 	cfg      Config
 	keys     *jwks.Cache
+	headers  headerCache
 	hash     *digester
 	cache    *tokenCache   // nil when disabled
 	failures *failureCache // nil when disabled
@@ -244,8 +245,8 @@ func (e *signatureError) Unwrap() error { return e.err }
 // verify checks the signature of raw, a compact JWS that checkCompact
 // accepted, and returns its decoded payload and the key that verified it.
 // jwx does the JWS work: it splits the compact form, parses the protected
-// header, and its algorithm's verifier checks the signature over the JWS
-// Signing Input, which in the compact form is exactly raw up to the second
+// header (parseHeader, once per distinct header), and its algorithm's
+// verifier checks the signature over the JWS Signing Input, which in the compact form is exactly raw up to the second
 // period (RFC 7515 section 7.1); keyFor chooses the key. Going through
 // these rather than jws.Verify saves jws.Verify's decoding of the payload
 // into a message and its encoding of header and payload back into base64
@@ -255,18 +256,19 @@ func (v *Validator) verify(ctx context.Context, raw string) ([]byte, *jwks.Key, 
 	if err != nil {
 		return nil, nil, err
 	}
-	headerJSON, err := b64.DecodeString(string(protected))
-	if err != nil {
-		return nil, nil, fmt.Errorf("protected header: %w", err)
+	hdr, ok := v.headers.get(protected)
+	if !ok {
+		hdr = v.parseHeader(protected)
+		v.headers.put(protected, hdr)
 	}
-	h := jws.NewHeaders()
-	if err := h.UnmarshalJSON(headerJSON); err != nil {
-		return nil, nil, fmt.Errorf("protected header: %w", err)
+	if hdr.err != nil {
+		return nil, nil, hdr.err
 	}
-	key, alg, err := v.keyFor(ctx, h)
+	key, err := v.keyFor(ctx, hdr)
 	if err != nil {
 		return nil, nil, err
 	}
+	alg := hdr.alg
 	sig, err := b64.DecodeString(string(signature))
 	if err != nil {
 		return nil, nil, fmt.Errorf("signature: %w", err)
@@ -303,40 +305,54 @@ func (v *Validator) unavailable(err error) *Error {
 	return &Error{Reason: ReasonUnavailable, Err: err, RetryAfter: v.keys.RetryAfter()}
 }
 
-// keyFor checks the protected header h and chooses the one key and the
-// one algorithm the signature must verify with, both ours, never the
-// token's: the algorithm must be allowed and fit the key, the key is the
-// one kid names in the issuer's key set (the raw public key it parsed when
-// it was loaded, so nothing is converted per token).
-func (v *Validator) keyFor(ctx context.Context, h jws.Headers) (*jwks.Key, jwa.SignatureAlgorithm, error) {
+// parseHeader parses a protected header (its base64url segment) with jwx
+// and checks it: the algorithm must be allowed, no "crit" or "b64"
+// extension, "typ" absent or a JWT, a "kid". The result depends on the
+// bytes alone, so it is cached (headerCache), refusals included.
+func (v *Validator) parseHeader(segment []byte) header {
+	headerJSON, err := b64.DecodeString(string(segment))
+	if err != nil {
+		return header{err: fmt.Errorf("protected header: %w", err)}
+	}
+	h := jws.NewHeaders()
+	if err := h.UnmarshalJSON(headerJSON); err != nil {
+		return header{err: fmt.Errorf("protected header: %w", err)}
+	}
 	alg := h.Algorithm()
 	if !slices.Contains(v.cfg.Algorithms, alg) {
-		return nil, "", fmt.Errorf("alg %q is not allowed", alg)
+		return header{err: fmt.Errorf("alg %q is not allowed", alg)}
 	}
 	if crit := h.Critical(); crit != nil {
-		return nil, "", fmt.Errorf("unsupported crit extensions %q", crit)
+		return header{err: fmt.Errorf("unsupported crit extensions %q", crit)}
 	}
 	if _, ok := h.Get("b64"); ok {
-		return nil, "", errors.New("b64 header is not supported")
+		return header{err: errors.New("b64 header is not supported")}
 	}
 	if typ := h.Type(); typ != "" && !strings.EqualFold(typ, "JWT") && !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
-		return nil, "", fmt.Errorf("typ %q is not a JWT", typ)
+		return header{err: fmt.Errorf("typ %q is not a JWT", typ)}
 	}
-	kid := h.KeyID()
-	if kid == "" {
-		return nil, "", errors.New("no kid")
+	if h.KeyID() == "" {
+		return header{err: errors.New("no kid")}
 	}
-	key, err := v.keys.Lookup(ctx, kid)
+	return header{alg: alg, kid: h.KeyID()}
+}
+
+// keyFor chooses the one key the signature must verify with, ours, never
+// the token's: the one hdr's kid names in the issuer's key set (the raw
+// public key it parsed when it was loaded, so nothing is converted per
+// token), which hdr's algorithm must fit.
+func (v *Validator) keyFor(ctx context.Context, hdr header) (*jwks.Key, error) {
+	key, err := v.keys.Lookup(ctx, hdr.kid)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if key.Algorithm != "" && key.Algorithm != alg {
-		return nil, "", fmt.Errorf("alg %q does not match key %q's alg %q", alg, kid, key.Algorithm)
+	if key.Algorithm != "" && key.Algorithm != hdr.alg {
+		return nil, fmt.Errorf("alg %q does not match key %q's alg %q", hdr.alg, hdr.kid, key.Algorithm)
 	}
-	if !jwks.Fits(key.Public, alg) {
-		return nil, "", fmt.Errorf("alg %q does not fit key %q of kty %q", alg, kid, key.Type)
+	if !jwks.Fits(key.Public, hdr.alg) {
+		return nil, fmt.Errorf("alg %q does not fit key %q of kty %q", hdr.alg, hdr.kid, key.Type)
 	}
-	return key, alg, nil
+	return key, nil
 }
 
 // CheckScopeClaims returns a problem per name in names that cannot grant
