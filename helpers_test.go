@@ -456,17 +456,24 @@ type wsMessage struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
-// dialWS opens a connection; header may carry Origin.
-func dialWS(t *testing.T, ts *testServer, legacy bool, header http.Header) (*wsClient, *http.Response, error) {
-	t.Helper()
+// dialGraphQL opens a WebSocket to the /graphql of the server at baseURL
+// (with a trailing slash) on graphql-transport-ws, or graphql-ws when
+// legacy; header may carry Origin or Authorization.
+func dialGraphQL(baseURL string, legacy bool, header http.Header) (*websocket.Conn, *http.Response, error) {
 	proto := "graphql-transport-ws"
 	if legacy {
 		proto = "graphql-ws"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"graphql",
+	return websocket.Dial(ctx, "ws"+strings.TrimPrefix(baseURL, "http")+"graphql",
 		&websocket.DialOptions{Subprotocols: []string{proto}, HTTPHeader: header})
+}
+
+// dialWS opens a connection; header may carry Origin.
+func dialWS(t *testing.T, ts *testServer, legacy bool, header http.Header) (*wsClient, *http.Response, error) {
+	t.Helper()
+	conn, resp, err := dialGraphQL(ts.URL, legacy, header)
 	if err != nil {
 		return nil, resp, err
 	}

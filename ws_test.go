@@ -332,12 +332,7 @@ func TestWebSocketLimitSettings(t *testing.T) {
 	c.conn.CloseNow()
 
 	// A client that never reads never answers the server's pings.
-	deaf := func() (*websocket.Conn, *http.Response, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"graphql",
-			&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	}
+	deaf := func() (*websocket.Conn, *http.Response, error) { return dialGraphQL(ts.URL, false, nil) }
 	var conn *websocket.Conn
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) { // the first connection's slot comes back
 		if conn, _, err = deaf(); err == nil {

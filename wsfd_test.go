@@ -144,13 +144,7 @@ func (s *binaryServer) openFDs(t *testing.T) int {
 
 func (s *binaryServer) dial(t *testing.T, legacy bool) *websocket.Conn {
 	t.Helper()
-	proto := "graphql-transport-ws"
-	if legacy {
-		proto = "graphql-ws"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.url, "http")+"graphql", &websocket.DialOptions{Subprotocols: []string{proto}})
+	conn, _, err := dialGraphQL(s.url, legacy, nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

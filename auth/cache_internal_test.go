@@ -159,18 +159,7 @@ func TestAdmission(t *testing.T) {
 	}
 
 	is := authtest.NewServer(t)
-	keys, err := jwks.New(jwks.Options{URL: is.JWKSURL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go keys.Run(ctx)
-	for deadline := time.Now().Add(10 * time.Second); !keys.Ready(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("key set not loaded")
-		}
-	}
+	keys := readyKeys(t, is, jwks.Options{})
 	v, err := NewValidator(Config{Issuer: is.URL, Audience: is.Audience, CacheSize: 20}, keys)
 	if err != nil {
 		t.Fatal(err)

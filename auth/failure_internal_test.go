@@ -18,18 +18,7 @@ import (
 // not remembered (its key may yet be published); the cache is bounded.
 func TestFailureCache(t *testing.T) {
 	is := authtest.NewServer(t)
-	keys, err := jwks.New(jwks.Options{URL: is.JWKSURL(), MissInterval: time.Nanosecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go keys.Run(ctx)
-	for deadline := time.Now().Add(10 * time.Second); !keys.Ready(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("key set not loaded")
-		}
-	}
+	keys := readyKeys(t, is, jwks.Options{MissInterval: time.Nanosecond})
 	v, err := NewValidator(Config{Issuer: is.URL, Audience: is.Audience, CacheSize: 10, FailureCacheSize: 10}, keys)
 	if err != nil {
 		t.Fatal(err)
@@ -98,18 +87,7 @@ func TestFailureCache(t *testing.T) {
 // size of a header it keeps.
 func TestHeaderCache(t *testing.T) {
 	is := authtest.NewServer(t)
-	keys, err := jwks.New(jwks.Options{URL: is.JWKSURL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go keys.Run(ctx)
-	for deadline := time.Now().Add(10 * time.Second); !keys.Ready(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("key set not loaded")
-		}
-	}
+	keys := readyKeys(t, is, jwks.Options{})
 	v, err := NewValidator(Config{Issuer: is.URL, Audience: is.Audience}, keys)
 	if err != nil {
 		t.Fatal(err)
