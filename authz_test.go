@@ -383,7 +383,7 @@ func TestPrintAuthz(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var stdout, stderr strings.Builder
-	err := run(ctx, []string{"server", "-print-authz"}, func(string) string { return "" }, &stdout, &stderr)
+	err := run(ctx, []string{"server", "-print-authz"}, mapLookup(nil), &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run -print-authz = %v; stderr: %s", err, stderr.String())
 	}

@@ -94,11 +94,15 @@ const (
 	defaultDrainDelay = 5 * time.Second
 )
 
-// withDotEnv returns a getenv that falls back to the KEY=VALUE lines of path
-// (a missing file is fine): a variable set in the environment wins.
-func withDotEnv(getenv func(string) string, path string) (func(string) string, error) {
+// withDotEnv returns the getenv that loadConfig reads: a variable set in
+// the environment (lookupEnv), even to the empty string, wins over the
+// KEY=VALUE lines of the file at path (SPEC.md: "a variable already set in
+// the environment wins over the file"). A missing file is fine unless
+// required (the -env-file flag named it).
+func withDotEnv(lookupEnv func(string) (string, bool), path string, required bool) (func(string) string, error) {
+	getenv := func(key string) string { v, _ := lookupEnv(key); return v }
 	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) && !required {
 		return getenv, nil
 	}
 	if err != nil {
@@ -110,7 +114,7 @@ func withDotEnv(getenv func(string) string, path string) (func(string) string, e
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return func(key string) string {
-		if v := getenv(key); v != "" {
+		if v, ok := lookupEnv(key); ok {
 			return v
 		}
 		return file[key]
@@ -206,6 +210,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.Graph.Introspection = e.bool("GRAPHQL_INTROSPECTION", true)
 		c.HTTP.DrainDelay = e.duration("SHUTDOWN_DRAIN_DELAY", 0, 0, 5*time.Minute)
+		if c.MetricsAddr != "" {
+			// ":9464" or "0.0.0.0:9464" would listen on every interface.
+			if host, _, _ := net.SplitHostPort(c.MetricsAddr); !isLoopbackHost(host) {
+				e.fail("METRICS_ADDR", "%q is not a loopback address: development mode binds 127.0.0.1, ::1 or localhost only", c.MetricsAddr)
+			}
+		}
 	} else {
 		c.HTTP.Host = e.str("HOST", "0.0.0.0")
 		if c.Auth.Audience == "" {

@@ -58,6 +58,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"plan cache and deletable messages", with(with(prod, "AUTHZ_PLAN_CACHE_SIZE", "0"), "DELETABLE_MESSAGES", "-1"),
 			[]string{"AUTHZ_PLAN_CACHE_SIZE: ", "DELETABLE_MESSAGES: "}},
 		{"dev mode on a public address", map[string]string{"HOST": "0.0.0.0"}, []string{"HOST: \"0.0.0.0\" is not a loopback address"}},
+		{"dev mode metrics on every interface", map[string]string{"METRICS_ADDR": ":9464"}, []string{"METRICS_ADDR: \":9464\" is not a loopback address"}},
+		{"dev mode metrics on a public address", map[string]string{"METRICS_ADDR": "0.0.0.0:9464"}, []string{"METRICS_ADDR: \"0.0.0.0:9464\" is not a loopback address"}},
 		{"several at once", map[string]string{"AUTH0_DOMAIN": "tenant.auth0.com", "PORT": "x", "CLIENT_ORIGIN_URL": "*", "LOG_LEVEL": "loud"},
 			[]string{"AUTH0_AUDIENCE: ", "PORT: ", "CLIENT_ORIGIN_URL: ", "LOG_LEVEL: "}},
 	} {
@@ -65,7 +67,7 @@ func TestBadConfiguration(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			err := run(ctx, []string{"server", "-env-file", filepath.Join(t.TempDir(), "none")}, mapEnv(tt.env), &stdout, &stderr)
+			err := run(ctx, []string{"server", "-env-file", emptyEnvFile(t)}, mapLookup(tt.env), &stdout, &stderr)
 			if err == nil {
 				t.Fatalf("run started with bad configuration")
 			}
@@ -103,13 +105,15 @@ func with(m map[string]string, k, v string) map[string]string {
 	return out
 }
 
-// TestDotEnv: .env supplies settings; the environment wins over it.
+// TestDotEnv: .env supplies settings; the environment wins over it, a
+// variable set to the empty string included; a missing file is fine unless
+// -env-file names it.
 func TestDotEnv(t *testing.T) {
 	path := filepath.Join(t.TempDir(), ".env")
 	if err := os.WriteFile(path, []byte("# comment\nAUTH0_DOMAIN=tenant.auth0.com\nAUTH0_AUDIENCE=\"https://from-file\"\nPORT=1234\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	getenv, err := withDotEnv(mapEnv(map[string]string{"PORT": "4321"}), path)
+	getenv, err := withDotEnv(mapLookup(map[string]string{"PORT": "4321"}), path, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +125,24 @@ func TestDotEnv(t *testing.T) {
 		cfg.JWKS.URL != "https://tenant.auth0.com/.well-known/jwks.json" || cfg.HTTP.Host != "0.0.0.0" || cfg.Graph.Introspection {
 		t.Errorf("config = %+v", cfg)
 	}
+	// AUTH0_DOMAIN set, empty, in the environment: development mode,
+	// whatever the file says.
+	getenv, err = withDotEnv(mapLookup(map[string]string{"AUTH0_DOMAIN": ""}), path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := loadConfig(getenv); err != nil || !cfg.DevMode {
+		t.Errorf("an empty AUTH0_DOMAIN in the environment did not win over the file: dev mode %v, %v", cfg.DevMode, err)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.env")
+	if _, err := withDotEnv(mapLookup(nil), missing, false); err != nil {
+		t.Errorf("the default .env missing: %v", err)
+	}
+	if _, err := withDotEnv(mapLookup(nil), missing, true); err == nil {
+		t.Errorf("an -env-file that does not exist was accepted")
+	}
 	if err := os.WriteFile(path, []byte("NOT VALID LINE WITHOUT EQUALS\n"), 0o600); err == nil {
-		if _, err := withDotEnv(mapEnv(nil), path); err == nil {
+		if _, err := withDotEnv(mapLookup(nil), path, true); err == nil {
 			t.Errorf("a malformed .env was accepted")
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -113,8 +114,8 @@ func startRun(t testing.TB, ctx context.Context, env map[string]string) (*testSe
 	t.Helper()
 	ts := &testServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}}
 	done := make(chan error, 1)
-	args := []string{"server", "-env-file", filepath.Join(t.TempDir(), "absent.env")}
-	go func() { done <- run(ctx, args, mapEnv(env), ts.Stdout, ts.Stderr) }()
+	args := []string{"server", "-env-file", emptyEnvFile(t)}
+	go func() { done <- run(ctx, args, mapLookup(env), ts.Stdout, ts.Stderr) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -170,6 +171,22 @@ func (ts *testServer) metricsURL(t testing.TB) string {
 
 func mapEnv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
+}
+
+// mapLookup is env as run reads the environment (os.LookupEnv).
+func mapLookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+// emptyEnvFile is an empty .env file for run's -env-file, so that no
+// .env of the working directory takes part.
+func emptyEnvFile(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "empty.env")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func (ts *testServer) waitReady(t testing.TB) {

@@ -42,7 +42,7 @@ func main() {
 	// The first signal starts the graceful shutdown; a second one, during
 	// the drain, ends the process at once.
 	context.AfterFunc(ctx, stop)
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args, os.LookupEnv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -51,7 +51,7 @@ func main() {
 // run starts the server and blocks until ctx ends or serving fails. Human
 // output (the listening address, the development banner) goes to stdout,
 // logs to stderr.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("server", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	envFile := flags.String("env-file", ".env", "file of KEY=VALUE defaults; the environment wins")
@@ -71,7 +71,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *printAuthz {
 		return printMatrix(stdout, policy)
 	}
-	getenv, err = withDotEnv(getenv, *envFile)
+	envFileNamed := false
+	flags.Visit(func(f *flag.Flag) { envFileNamed = envFileNamed || f.Name == "env-file" })
+	getenv, err := withDotEnv(lookupEnv, *envFile, envFileNamed)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}

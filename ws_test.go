@@ -170,6 +170,9 @@ func TestWebSocketCredentialPolicy(t *testing.T) {
 		{"invalid header, no connection_init token", bearer("not.a.jwt"), map[string]any{}, "401", ""},
 		{"expired header, valid connection_init token", bearer(expired), map[string]any{"authorization": bearer(scoped)}, "401", ""},
 		{"malformed header", "Basic dXNlcjpwYXNz", map[string]any{"authorization": bearer(scoped)}, "401", ""},
+		{"both spellings in connection_init, same token", "", map[string]any{"authorization": bearer(scoped), "Authorization": scoped}, "- -", ""},
+		{"both spellings in connection_init, different tokens", "", map[string]any{"authorization": bearer(plain), "Authorization": bearer(scoped)}, "close", "conflicting credentials"},
+		{"both spellings, a bad one beside a valid one", "", map[string]any{"authorization": bearer("garbage"), "Authorization": bearer(scoped)}, "close", "conflicting credentials"},
 	} {
 		for _, legacy := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/legacy=%v", tt.name, legacy), func(t *testing.T) {

@@ -65,9 +65,18 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	WriteJSON(w, status, body)
 }
 
-// NotFound answers a request for a path no route serves: 404 not_found.
+// maxEchoedPath bounds how much of a request's path a 404 repeats, so
+// that no answer grows with what a client sends.
+const maxEchoedPath = 100
+
+// NotFound answers a request for a path no route serves: 404 not_found,
+// naming the path (its first maxEchoedPath bytes).
 func NotFound(w http.ResponseWriter, r *http.Request) {
-	WriteError(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Description: "No route for " + r.URL.Path})
+	path := r.URL.Path
+	if len(path) > maxEchoedPath {
+		path = strings.ToValidUTF8(path[:maxEchoedPath], "") + "…"
+	}
+	WriteError(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Description: "No route for " + path})
 }
 
 // MethodNotAllowed answers a request whose method is not GET or HEAD on a

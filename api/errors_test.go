@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -69,5 +70,20 @@ func TestWriteError(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNotFoundBounded: a 404 names the path, but no more than its start,
+// however long the path a client sends.
+func TestNotFoundBounded(t *testing.T) {
+	long := "/api/" + strings.Repeat("a", 500_000)
+	rec := httptest.NewRecorder()
+	api.NotFound(rec, httptest.NewRequest(http.MethodGet, long, nil))
+	var body map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusNotFound {
+		t.Fatalf("404 = %d %s", rec.Code, rec.Body)
+	}
+	if rec.Body.Len() > 300 || !strings.HasPrefix(body["description"], "No route for /api/aaa") {
+		t.Errorf("404 for a %d-byte path has a %d-byte body: %.80s", len(long), rec.Body.Len(), rec.Body)
 	}
 }

@@ -125,4 +125,13 @@ func TestOverlapRuleBounded(t *testing.T) {
 	if e.status != 400 || e.code() != CodeFieldLimit {
 		t.Errorf("20,000 fields written: %d %s", e.status, e.body)
 	}
+	// A small conflict is an ordinary validation error, with introspection
+	// on or off: the limit's code is for documents over the limit.
+	for _, introspection := range []bool{true, false} {
+		h := newTestHandler(t, Options{Introspection: introspection})
+		e := postJSON(t, h, acceptGraphQLResponse, queryBody(`{ publicMessage { text } publicMessage { text: id } }`))
+		if e.status != 400 || e.code() != "GRAPHQL_VALIDATION_FAILED" {
+			t.Errorf("introspection %v: two fields of one name in conflict: %d %s; want GRAPHQL_VALIDATION_FAILED", introspection, e.status, e.body)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 )
@@ -94,8 +95,12 @@ func boundedOverlap(maxFields int) core.RuleFunc {
 					core.At(op.Position))
 				return
 			}
+			// Its errors are its own rule's, not this one's: this rule's
+			// name marks the document refused for its size.
 			overlap := &core.Events{}
-			rules.OverlappingFieldsCanBeMergedRule.RuleFunc(overlap, addError)
+			rules.OverlappingFieldsCanBeMergedRule.RuleFunc(overlap, func(options ...core.ErrorOption) {
+				addError(append(options, func(e *gqlerror.Error) { e.Rule = rules.OverlappingFieldsCanBeMergedRule.Name })...)
+			})
 			core.Walk(w.Schema, w.Document, overlap)
 		})
 	}

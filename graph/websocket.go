@@ -36,8 +36,9 @@ const CodeShuttingDown = "SHUTTING_DOWN"
 type upgradeCredentialsKey struct{}
 
 // errConflictingCredentials refuses a connection whose connection_init
-// and upgrade request carry two different tokens.
-var errConflictingCredentials = errors.New("graph: connection_init and the upgrade request carry different tokens")
+// and upgrade request, or connection_init's two spellings of
+// "authorization", carry different tokens.
+var errConflictingCredentials = errors.New("graph: a connection carries two different tokens")
 
 // websocketTransport serves subscriptions (and queries and mutations) over
 // both subprotocols (package graphqlws); initConnection authenticates each
@@ -115,12 +116,16 @@ func initConnection(v *auth.Validator, m *metrics.Metrics) graphqlws.InitFunc {
 	}
 }
 
-// initCredentials returns the payload's "Authorization" (or
-// "authorization") entry as credentials, "Bearer " added to a bare token,
+// initCredentials returns the payload's "authorization" (or
+// "Authorization") entry as credentials, "Bearer " added to a bare token,
 // or "" for none. A present entry that is not a string is a malformed
-// header, not an anonymous connection.
+// header, not an anonymous connection; both entries present with two
+// different tokens are refused like a conflict with the upgrade's header,
+// so that a connection never acts as one of two identities picked by key
+// order.
 func initCredentials(p map[string]any) (string, error) {
-	for _, key := range []string{"Authorization", "authorization"} {
+	var found string
+	for _, key := range []string{"authorization", "Authorization"} {
 		v, ok := p[key]
 		if !ok || v == nil {
 			continue
@@ -129,14 +134,19 @@ func initCredentials(p map[string]any) (string, error) {
 		if !ok {
 			return "", &auth.Error{Reason: auth.ReasonInvalidHeader, Detail: "connection_init authorization must be a string"}
 		}
-		if s = strings.TrimSpace(s); s != "" {
-			if scheme, _, _ := strings.Cut(s, " "); !strings.EqualFold(scheme, "Bearer") {
-				s = "Bearer " + s
-			}
-			return s, nil
+		if s = strings.TrimSpace(s); s == "" {
+			continue
 		}
+		if scheme, _, _ := strings.Cut(s, " "); !strings.EqualFold(scheme, "Bearer") {
+			s = "Bearer " + s
+		}
+		if found != "" && !auth.SameToken(found, s) {
+			return "", &auth.Error{Reason: auth.ReasonInvalidHeader, Err: errConflictingCredentials,
+				Detail: `connection_init carries two different tokens, in "authorization" and "Authorization"; send one`}
+		}
+		found = s
 	}
-	return "", nil
+	return found, nil
 }
 
 // guardUpgrades protects WebSocket upgrades. Against cross-site WebSocket
