@@ -493,3 +493,14 @@ func TestScopeClaimsSetting(t *testing.T) {
 	bad := bearer(ts.Issuer.Token(t, authtest.Claim(roles, 7)))
 	wantRefusal(t, ts.graphQL(t, scoped, bad), http.StatusUnauthorized, "UNAUTHENTICATED", "invalid_claims", `Bearer error="invalid_token"`)
 }
+
+// TestTokenWithoutSubject: "sub" is optional (RFC 7519); a token without
+// one stands for no user, so me and a message's sender are null rather
+// than a User whose non-null ID is empty, and author is null.
+func TestTokenWithoutSubject(t *testing.T) {
+	ts := startServer(t, nil)
+	anon := bearer(ts.Issuer.Token(t, authtest.Claim("sub", nil), authtest.Scope("write:messages")))
+	wantResponse(t, ts.gql(t, `{ me { id name } }`, nil, anon), `{"me":null}`)
+	wantResponse(t, ts.gql(t, `mutation { sendMessage(text: "hi") { text author sender { id } } }`, nil, anon),
+		`{"sendMessage":{"text":"hi","author":null,"sender":null}}`)
+}

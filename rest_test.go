@@ -1,7 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +101,63 @@ func shorten(s string) string {
 		return s[:24] + "..."
 	}
 	return s
+}
+
+// TestMethodNotAllowedEverywhere: every route that serves GET answers
+// another method with a JSON 405 and Allow, not a 404, in both modes.
+func TestMethodNotAllowedEverywhere(t *testing.T) {
+	prod := startServer(t, nil)
+	dev := runServer(t, map[string]string{"PORT": "0"})
+	dev.waitReady(t)
+	for _, tt := range []struct {
+		ts     *testServer
+		method string
+		path   string
+	}{
+		{prod, http.MethodPost, "healthz"},
+		{prod, http.MethodDelete, "readyz"},
+		{prod, http.MethodPost, ""},
+		{prod, http.MethodPut, "playground/"},
+		{prod, http.MethodPost, "api/public"},
+		{dev, http.MethodPost, "dev/token"},
+		{dev, http.MethodPost, "dev/authz"},
+		{dev, http.MethodDelete, ".well-known/jwks.json"},
+	} {
+		r := do(t, tt.method, tt.ts.URL+tt.path, "", nil)
+		var body map[string]any
+		if r.Status != http.StatusMethodNotAllowed || json.Unmarshal(r.Body, &body) != nil || body["code"] != "method_not_allowed" ||
+			!strings.Contains(r.Header.Get("Allow"), "GET") {
+			t.Errorf("%s /%s = %d %s (Allow %q); want a JSON 405 with Allow", tt.method, tt.path, r.Status, r.Body, r.Header.Get("Allow"))
+		}
+	}
+}
+
+// TestUncleanPathsAnswerJSON: a path with dot segments or repeated slashes
+// gets the JSON 404 of an unknown path, not ServeMux's HTML redirect.
+func TestUncleanPathsAnswerJSON(t *testing.T) {
+	ts := startServer(t, nil)
+	for _, p := range []string{"/api/../api/public", "/api//public", "/./healthz", "//graphql"} {
+		// Sent as written: net/http's client does not clean paths.
+		r := rawGET(t, ts, p)
+		if !strings.HasPrefix(r, "HTTP/1.1 404") || !strings.Contains(r, `"code":"not_found"`) || !strings.Contains(r, "application/json") {
+			t.Errorf("GET %s = %.200q; want a JSON 404", p, r)
+		}
+	}
+	if r := rawGET(t, ts, "/api/public"); !strings.HasPrefix(r, "HTTP/1.1 200") {
+		t.Errorf("GET /api/public = %.100q", r)
+	}
+}
+
+// rawGET sends GET path exactly as written and returns the raw response.
+func rawGET(t *testing.T, ts *testServer, path string) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimSuffix(strings.TrimPrefix(ts.URL, "http://"), "/"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path)
+	b, _ := io.ReadAll(conn)
+	return string(b)
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
+	"strings"
 
 	"github.com/rs/cors"
 
@@ -43,7 +45,26 @@ func newServer(logger *slog.Logger, cfg config, v *auth.Validator, gql http.Hand
 	// (a panic counts as 500) and outside CORS, which passes the same
 	// *http.Request on: InstrumentHTTP reads the route from the pattern the
 	// mux sets on it.
-	return requestid.Middleware(h.closeWhileDraining(recoverPanics(logger, m.InstrumentHTTP(c.Handler(mux)))))
+	return requestid.Middleware(h.closeWhileDraining(recoverPanics(logger, m.InstrumentHTTP(c.Handler(cleanPaths(mux))))))
+}
+
+// cleanPaths answers a request whose path is not clean (".." or "."
+// segments, repeated slashes) with the JSON 404 of any unknown path:
+// ServeMux would redirect it with an HTML body, and SPEC.md wants JSON
+// from every route; no client of this API needs such paths.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		clean := path.Clean(p)
+		if strings.HasSuffix(p, "/") && clean != "/" {
+			clean += "/"
+		}
+		if clean != p {
+			api.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // routeLabels are the values the route label of request latency may take:
@@ -119,22 +140,22 @@ func addRoutes(mux router, logger *slog.Logger, v *auth.Validator, gql http.Hand
 		pgOpts.DevAuthzURL = devmode.AuthzPath
 	}
 	pg := playground.Handler(pgOpts)
-	mux.Handle("GET /{$}", pg)
-	mux.Handle("GET /playground/", pg)
+	mux.Handle("/{$}", pg) // pg answers 405 to methods but GET and HEAD
+	mux.Handle("/playground/", pg)
 
 	// Development mode only: the embedded issuer's key set
 	// (/.well-known/jwks.json), fresh tokens (/dev/token), and for the
 	// playground the authorization matrix with the current token's
 	// decisions (/dev/authz).
 	if dev != nil {
-		mux.Handle("GET "+devmode.JWKSPath, dev.JWKS())
-		mux.Handle("GET "+devmode.TokenPath, dev.Token())
-		mux.Handle("GET "+devmode.AuthzPath, restAuthn(dev.Authz()))
+		mux.Handle(devmode.JWKSPath, api.GetOnly(dev.JWKS()))
+		mux.Handle(devmode.TokenPath, api.GetOnly(dev.Token()))
+		mux.Handle(devmode.AuthzPath, api.GetOnly(restAuthn(dev.Authz())))
 	}
 
 	// Liveness, and readiness for a load balancer (see health).
-	mux.Handle("GET /healthz", http.HandlerFunc(h.live))
-	mux.Handle("GET /readyz", http.HandlerFunc(h.ready))
+	mux.Handle("/healthz", api.GetOnly(http.HandlerFunc(h.live)))
+	mux.Handle("/readyz", api.GetOnly(http.HandlerFunc(h.ready)))
 
 	// Everything else.
 	mux.Handle("/", http.HandlerFunc(api.NotFound))

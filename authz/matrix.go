@@ -72,6 +72,20 @@ func (m Matrix) Markdown() string {
 		if len(t.Interfaces) > 0 {
 			fmt.Fprintf(&b, ", implements %s", strings.Join(t.Interfaces, ", "))
 		}
+		if t.Kind == string(ast.Interface) {
+			// An interface's own requirement is the least a field read
+			// through it needs; each object type adds its own.
+			var impl []string
+			for _, o := range m.Types {
+				if slices.Contains(o.Interfaces, t.Name) {
+					impl = append(impl, o.Name)
+				}
+			}
+			if len(impl) > 0 {
+				fmt.Fprintf(&b, ", implemented by %s. A field read through it is decided on the object\n"+
+					"type that answers it, whose requirement includes the one below: see those types.", strings.Join(impl, ", "))
+			}
+		}
 		b.WriteString("\n\n| field | requirement |\n| --- | --- |\n")
 		for _, f := range t.Fields {
 			fmt.Fprintf(&b, "| `%s` | %s |\n", f.Name, markdownCell(f.Requirement.String()))

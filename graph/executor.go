@@ -1,8 +1,11 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 	gqlexecutor "github.com/99designs/gqlgen/graphql/executor"
@@ -181,7 +184,8 @@ func (x *executor) DispatchOperation(ctx context.Context, op *graphql.OperationC
 	next, ctx := x.inner.DispatchOperation(ctx, op)
 	return func(ctx context.Context) *graphql.Response {
 		resp := next(ctx)
-		if resp != nil && len(resp.Errors) > x.maxErrors {
+		if resp != nil && len(resp.Errors) > 1 {
+			sortErrors(resp.Errors)
 			resp.Errors = x.bound(resp.Errors)
 		}
 		return resp
@@ -208,4 +212,53 @@ func (x *executor) bound(errs gqlerror.List) gqlerror.List {
 		Extensions: map[string]any{"code": CodeTooManyErrors},
 	}
 	return out
+}
+
+// sortErrors puts a response's errors in the order of the document: gqlgen
+// resolves fields concurrently and reports their errors as they come, so
+// the same request could answer its errors in another order each time. By
+// where each was written (line, column), then by path (list indexes as
+// numbers); errors without either keep their places relative to each
+// other.
+func sortErrors(errs gqlerror.List) {
+	slices.SortStableFunc(errs, func(a, b *gqlerror.Error) int {
+		if c := cmp.Compare(firstLocation(a), firstLocation(b)); c != 0 {
+			return c
+		}
+		return comparePaths(a.Path, b.Path)
+	})
+}
+
+// firstLocation is an error's first location as one number, line before
+// column; errors without one sort last.
+func firstLocation(e *gqlerror.Error) int {
+	if len(e.Locations) == 0 {
+		return math.MaxInt
+	}
+	return e.Locations[0].Line<<20 | e.Locations[0].Column
+}
+
+func comparePaths(a, b ast.Path) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ai, aIdx := a[i].(ast.PathIndex)
+		bi, bIdx := b[i].(ast.PathIndex)
+		switch {
+		case aIdx && bIdx:
+			if c := cmp.Compare(ai, bi); c != 0 {
+				return c
+			}
+		case aIdx != bIdx:
+			if aIdx {
+				return -1
+			}
+			return 1
+		default:
+			an, _ := a[i].(ast.PathName)
+			bn, _ := b[i].(ast.PathName)
+			if c := cmp.Compare(an, bn); c != 0 {
+				return c
+			}
+		}
+	}
+	return cmp.Compare(len(a), len(b))
 }

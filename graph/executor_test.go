@@ -3,10 +3,12 @@ package graph
 import (
 	"context"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // testExecutor is the executor NewHandler builds, for the schema with
@@ -119,5 +121,31 @@ func TestOperationKinds(t *testing.T) {
 	}
 	if _, errs := x.CreateOperationContext(ctx, &graphql.RawParams{Query: `subscription { messageSent { text } }`}); errs != nil {
 		t.Errorf("CreateOperationContext (WebSocket) refused a subscription: %v", errs)
+	}
+}
+
+// TestSortErrors: errors come in document order, list items by index.
+func TestSortErrors(t *testing.T) {
+	at := func(line, col int, path ...any) *gqlerror.Error {
+		e := &gqlerror.Error{Locations: []gqlerror.Location{{Line: line, Column: col}}}
+		for _, p := range path {
+			switch p := p.(type) {
+			case int:
+				e.Path = append(e.Path, ast.PathIndex(p))
+			case string:
+				e.Path = append(e.Path, ast.PathName(p))
+			}
+		}
+		return e
+	}
+	errs := gqlerror.List{at(1, 30, "b"), at(1, 10, "s", 10, "x"), {Message: "no location"}, at(1, 10, "s", 2, "x"), at(1, 3, "a")}
+	sortErrors(errs)
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Path.String()+e.Message)
+	}
+	want := []string{"a", "s[2].x", "s[10].x", "b", "no location"}
+	if !slices.Equal(got, want) {
+		t.Errorf("order %q; want %q", got, want)
 	}
 }

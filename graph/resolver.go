@@ -32,7 +32,11 @@ func fixedMessage(id, text string) *model.Message {
 // named by the sender's token subject.
 func toModel(m messages.Message) *model.Message {
 	sentAt := m.SentAt.Format(time.RFC3339Nano)
-	return &model.Message{ID: m.ID, Text: m.Text, Author: &m.Author, SentAt: &sentAt, Sender: subjectUser(m.Author)}
+	out := &model.Message{ID: m.ID, Text: m.Text, SentAt: &sentAt, Sender: subjectUser(m.Author)}
+	if m.Author != "" {
+		out.Author = &m.Author
+	}
+	return out
 }
 
 // subject is the caller's token subject, "" without a token (the
@@ -45,8 +49,12 @@ func subject(ctx context.Context) string {
 }
 
 // subjectUser is the user a token subject stands for: its id and name are
-// the subject, its email unknown.
+// the subject, its email unknown; nil for a token without "sub" (RFC 7519
+// makes it optional), which stands for no user: an ID! cannot be empty.
 func subjectUser(sub string) *model.User {
+	if sub == "" {
+		return nil
+	}
 	return &model.User{ID: sub, Name: sub}
 }
 
