@@ -114,6 +114,7 @@ func TestAttackScopes(t *testing.T) {
 		{"permissions with near misses", is.Token(t, authtest.Permissions("read:messages ", " read:messages", "READ:MESSAGES", "read:message"))},
 		{"SCOPE is not scope", authtest.Forge(t, key, []byte(`{"iss":"`+is.URL+`","aud":"`+is.Audience+`","exp":`+fmt.Sprint(time.Now().Add(time.Hour).Unix())+`,"scope":"openid","SCOPE":"read:messages","Permissions":["read:messages"],"ſcope":"read:messages"}`), nil)},
 		{"scope in the header", authtest.Forge(t, key, is.Claims(time.Now()), map[string]any{"scope": "read:messages", "permissions": []string{"read:messages"}})},
+		{"separated by other white space than a space (RFC 6749: %x20 only)", is.Token(t, authtest.Claim("scope", "openid\tread:messages\nprofile\u00a0read:messages"))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := ts.graphQL(t, allFields, bearer(tt.token))

@@ -89,6 +89,14 @@ func TestDevelopmentMode(t *testing.T) {
 		}
 		r = do(t, http.MethodGet, ts.URL+"dev/token?expires_in=99999999", "", nil)
 		wantStatus(t, r, http.StatusBadRequest)
+		// Scopes are scope-tokens, and few enough for a token the server
+		// accepts.
+		for _, bad := range []string{`a%22b`, `a%5Cb`, strings.Repeat("s%20", 101), strings.Repeat("x", 201)} {
+			r = do(t, http.MethodGet, ts.URL+"dev/token?scope="+bad, "", nil)
+			if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"invalid_scope"`) {
+				t.Errorf("scope=%.40s: %d %.120s; want 400 invalid_scope", bad, r.Status, r.Body)
+			}
+		}
 	})
 
 	t.Run("tokens only for a loopback Host", func(t *testing.T) {

@@ -139,8 +139,8 @@ func TestNoKeysYet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.init(t, map[string]any{"authorization": bearer(is.Token(t))}); closeStatus(err) != 1013 {
-		t.Errorf("connection_init while no keys: %v; want close 1013", err)
+	if _, err := c.init(t, map[string]any{"authorization": bearer(is.Token(t))}); closeStatus(err) != 1013 || !strings.Contains(err.Error(), "Try Again Later") {
+		t.Errorf("connection_init while no keys: %v; want close 1013, Try Again Later", err)
 	}
 
 	// The issuer comes back: the background retry picks the keys up.

@@ -37,7 +37,7 @@ func (c *Claims) HasScope(scope string) bool {
 }
 
 // mergeScopes returns the scopes of the scope claims' strings, in order:
-// a space-separated string split, an array's element whole, dropping empty
+// a space-separated string split on spaces, an array's element whole, dropping empty
 // strings and duplicates, in linear time: a token may carry thousands of
 // permissions.
 func mergeScopes(parts []scopeSpan, strs string) []string {
@@ -74,7 +74,10 @@ func mergeScopes(parts []scopeSpan, strs string) []string {
 			add(p.in(strs))
 			continue
 		}
-		for s := range strings.FieldsSeq(p.in(strs)) {
+		// RFC 6749 section 3.3: scope-tokens separated by spaces (%x20)
+		// only; a tab or another white space is part of a token, which
+		// then matches no scope.
+		for s := range strings.SplitSeq(p.in(strs), " ") {
 			add(s)
 		}
 	}

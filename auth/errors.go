@@ -2,7 +2,6 @@ package auth
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -123,10 +122,28 @@ func Describe(err error) Response {
 	}
 	if e.Detail != "" {
 		r.Description = e.Detail
-	} else if scope := e.Scope(); scope != "" {
-		r.Description = fmt.Sprintf("You don't have access to this resource: it requires the scope %q", scope)
+	} else if e.Reason == ReasonInsufficientScope && len(e.RequiredScopes) > 0 {
+		r.Description = "You don't have access to this resource: it requires " + describeScopes(e.RequiredScopes)
 	}
 	return r
+}
+
+// describeScopes says an OR of ANDs of scopes in words: the scope "a"; the
+// scopes "a" and "b"; the scopes "a" and "b", or "c".
+func describeScopes(anyOf [][]string) string {
+	sets := make([]string, len(anyOf))
+	for i, all := range anyOf {
+		quoted := make([]string, len(all))
+		for j, s := range all {
+			quoted[j] = strconv.Quote(s)
+		}
+		sets[i] = strings.Join(quoted, " and ")
+	}
+	noun := "the scope "
+	if len(anyOf) > 1 || len(anyOf[0]) > 1 {
+		noun = "the scopes "
+	}
+	return noun + strings.Join(sets, ", or ")
 }
 
 // SetHeaders sets the headers that go with refusing a whole request for err:

@@ -269,7 +269,8 @@ func FuzzValidateMutations(f *testing.F) {
 }
 
 // FuzzScopes: a scope is granted only if it is exactly an element of the
-// space-separated "scope" claim or of "permissions".
+// "scope" claim split on spaces (RFC 6749 section 3.3: only %x20
+// separates) or of "permissions".
 func FuzzScopes(f *testing.F) {
 	f.Add("openid read:messages", "write:messages", "", "read:messages")
 	f.Add("read:messages_all", "", "", "read:messages")
@@ -285,7 +286,7 @@ func FuzzScopes(f *testing.F) {
 			{span{len(scope) + len(perm1), len(strs)}, false},
 		}
 		c := &Claims{Scopes: mergeScopes(parts, strs)}
-		exact := want != "" && (slices.Contains(strings.Fields(scope), want) || want == perm1 || want == perm2)
+		exact := want != "" && (slices.Contains(strings.Split(scope, " "), want) || want == perm1 || want == perm2)
 		if got := c.HasScope(want); got != exact {
 			t.Fatalf("scope %q, permissions [%q %q]: HasScope(%q) = %v; want %v (Scopes %q)", scope, perm1, perm2, want, got, exact, c.Scopes)
 		}
@@ -298,7 +299,7 @@ func FuzzScopes(f *testing.F) {
 				t.Fatalf("duplicate scope %q in %q", s, c.Scopes)
 			}
 			seen[s] = true
-			if !slices.Contains(strings.Fields(scope), s) && s != perm1 && s != perm2 {
+			if !slices.Contains(strings.Split(scope, " "), s) && s != perm1 && s != perm2 {
 				t.Fatalf("scope %q granted from nowhere (%q, [%q %q])", s, scope, perm1, perm2)
 			}
 		}

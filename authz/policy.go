@@ -275,16 +275,16 @@ func literalScope(v *ast.Value) (string, string) {
 	if v == nil || (v.Kind != ast.StringValue && v.Kind != ast.BlockValue) {
 		return "", "value is not a literal string"
 	}
-	if !validScope(v.Raw) {
+	if !ValidScope(v.Raw) {
 		return "", fmt.Sprintf("value %q is not an RFC 6749 scope-token (printable ASCII, no space, '\"' or '\\')", v.Raw)
 	}
 	return v.Raw, ""
 }
 
-// validScope reports whether s is an RFC 6749 section 3.3 scope-token,
+// ValidScope reports whether s is an RFC 6749 section 3.3 scope-token,
 // 1*( %x21 / %x23-5B / %x5D-7E ), which is also what makes it safe to quote
 // in a WWW-Authenticate header.
-func validScope(s string) bool {
+func ValidScope(s string) bool {
 	if s == "" {
 		return false
 	}

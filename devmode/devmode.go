@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,14 @@ const (
 	BannerTokenLifetime = 24 * time.Hour // the token printed at start
 	DefaultLifetime     = time.Hour      // GET /dev/token without expires_in
 	MaxLifetime         = 24 * time.Hour
+)
+
+// Bounds on the scopes GET /dev/token grants, so that every token it mints
+// is one the server accepts (far below its credentials cap) and every
+// scope a scope-token.
+const (
+	MaxScopes     = 100 // scopes in one token
+	maxScopeBytes = 200 // bytes of one scope
 )
 
 // The paths development mode serves.
@@ -107,6 +116,11 @@ func (d *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	scopes := d.scopes // no scope parameter: every scope; an empty one: none
 	if q.Has("scope") {
 		scopes = strings.Fields(q.Get("scope"))
+		if len(scopes) > MaxScopes || slices.ContainsFunc(scopes, func(s string) bool { return len(s) > maxScopeBytes || !authz.ValidScope(s) }) {
+			api.WriteError(w, r, &api.Error{Status: http.StatusBadRequest, Code: "invalid_scope",
+				Description: fmt.Sprintf("scope must be at most %d space-separated scope-tokens (RFC 6749 section 3.3: printable ASCII but '\"' and '\\'), each at most %d bytes", MaxScopes, maxScopeBytes)})
+			return
+		}
 	}
 	lifetime := DefaultLifetime
 	if s := q.Get("expires_in"); s != "" {

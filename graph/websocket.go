@@ -97,10 +97,12 @@ func initConnection(v *auth.Validator, m *metrics.Metrics) graphqlws.InitFunc {
 			return auth.NewContext(ctx, claims), nil
 		}
 		refusal := &graphqlws.RefusalError{Err: err}
-		if auth.Describe(err).Status == http.StatusServiceUnavailable {
-			refusal.Code = closeTryAgainLater
-		}
 		reason := "Unauthorized"
+		if auth.Describe(err).Status == http.StatusServiceUnavailable {
+			// Not a verdict on the token: the keys to check it with are not
+			// loaded yet.
+			refusal.Code, reason = closeTryAgainLater, "Try Again Later"
+		}
 		var authErr *auth.Error
 		if errors.As(err, &authErr) {
 			m.RequestRefused(metrics.SurfaceWebSocket, string(authErr.Reason))
