@@ -70,7 +70,7 @@ const PASS_THROUGH = ['PATH', 'HOME', 'TMPDIR', 'LANG'];
 
 // startServer runs the server with env added to a clean environment (HOST
 // 127.0.0.1, a port the OS picks, short shutdown) and -env-file
-// /nonexistent so that no .env is read. It resolves once the server printed
+// /dev/null (an empty file) so that no .env is read. It resolves once the server printed
 // its "listening on" line and /readyz answers 200.
 //
 // It returns { url, wsUrl, origin, port, stop(), kill(signal), exited,
@@ -93,7 +93,7 @@ export async function startServer(env = {}, { readyTimeoutMs = 20_000 } = {}) {
     LOG_LEVEL: 'warn',
     ...env,
   });
-  const child = spawn(bin, ['-env-file', '/nonexistent'], {
+  const child = spawn(bin, ['-env-file', '/dev/null'], {
     cwd: os.tmpdir(),
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
