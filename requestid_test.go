@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authgql/server/requestid"
 )
@@ -85,23 +87,47 @@ func TestRequestID(t *testing.T) {
 	})
 
 	t.Run("log lines", func(t *testing.T) {
-		do(t, http.MethodGet, ts.URL+"api/private", "", map[string]string{requestid.Header: "trace-me-1", "Authorization": "Bearer not.a.token"})
-		found := 0
-		for line := range strings.Lines(ts.Stderr.String()) {
-			if !strings.Contains(line, "trace-me-1") {
-				continue
+		// Every line logged while these requests are served is about one
+		// of them (the server is otherwise idle at debug level), so every
+		// one must carry its request's ID; and each request logs at least
+		// one line (a refusal, a refused connection_init, a close).
+		before := len(ts.Stderr.String())
+		do(t, http.MethodGet, ts.URL+"api/private", "", map[string]string{requestid.Header: "trace-rest", "Authorization": "Bearer not.a.token"})
+		do(t, http.MethodPost, ts.URL+"graphql", `{"query":"{ privateMessage { text } }"}`, map[string]string{requestid.Header: "trace-graphql", "Authorization": "Bearer not.a.token", "Content-Type": "application/json"})
+		c, _, err := dialWS(t, ts, false, http.Header{requestid.Header: {"trace-ws"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.init(t, map[string]any{"authorization": "Bearer not.a.token"}); closeStatus(err) != 4403 {
+			t.Fatalf("connection_init with a bad token: %v; want close 4403", err)
+		}
+		ids := map[string]int{"trace-rest": 0, "trace-graphql": 0, "trace-ws": 0}
+		var lines []string
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			lines = slices.Collect(strings.Lines(ts.Stderr.String()[before:]))
+			if slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "websocket closed") }) {
+				break
 			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no \"websocket closed\" line; stderr since the requests:\n%s", strings.Join(lines, ""))
+			}
+		}
+		for _, line := range lines {
 			var rec map[string]any
 			if err := json.Unmarshal([]byte(line), &rec); err != nil {
 				t.Fatalf("log line %q: %v", line, err)
 			}
-			if rec[requestid.LogKey] != "trace-me-1" {
-				t.Errorf("log line about the request without %s at the top: %s", requestid.LogKey, line)
+			id, _ := rec[requestid.LogKey].(string)
+			if _, ok := ids[id]; !ok {
+				t.Errorf("a line logged while serving the requests has %s %q: %s", requestid.LogKey, id, line)
+				continue
 			}
-			found++
+			ids[id]++
 		}
-		if found == 0 {
-			t.Errorf("no log line about the refused request carries its ID; stderr:\n%s", ts.Stderr)
+		for id, n := range ids {
+			if n == 0 {
+				t.Errorf("no log line carries %s; stderr since the requests:\n%s", id, strings.Join(lines, ""))
+			}
 		}
 	})
 }

@@ -205,7 +205,7 @@ func (c *conn) end(cf closeFrame) int {
 	case <-timer.C:
 		// The slot is released anyway; the resolvers' goroutines end when
 		// they return, and cannot write to the closed socket.
-		c.log.Warn("websocket operations still running after their connection ended; a resolver ignores its context",
+		c.log.WarnContext(c.ctx, "websocket operations still running after their connection ended; a resolver ignores its context",
 			"operations", len(ops), "waited", c.t.opts.OperationStopTimeout)
 	}
 	return code
@@ -326,7 +326,7 @@ func (c *conn) connectionInit(m clientMessage) (closeFrame, bool) {
 func (c *conn) callInit(payload map[string]any) (res initResult) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.log.Error("websocket InitFunc panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			c.log.ErrorContext(c.ctx, "websocket InitFunc panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			res = initResult{err: errors.New("graphqlws: InitFunc panicked")}
 		}
 	}()
@@ -339,7 +339,7 @@ func (c *conn) initialised(res initResult) (closeFrame, bool) {
 	c.initTimer.Stop()
 	if res.err != nil {
 		cf := refusal(c.proto, res.err)
-		c.log.Debug("websocket connection_init refused", "err", res.err, "code", cf.code)
+		c.log.DebugContext(c.ctx, "websocket connection_init refused", "err", res.err, "code", cf.code)
 		c.connectionError(cf.reason)
 		return cf, true
 	}
@@ -465,7 +465,7 @@ func (c *conn) keepAlive() {
 		cancel()
 		if err != nil {
 			if c.ctx.Err() == nil {
-				c.log.Debug("websocket peer did not answer a ping", "timeout", c.t.opts.PongTimeout)
+				c.log.DebugContext(c.ctx, "websocket peer did not answer a ping", "timeout", c.t.opts.PongTimeout)
 				c.requestClose(closeFrame{abort: true})
 			}
 			return
@@ -504,7 +504,7 @@ func (c *conn) writeOp(op *operation, msg serverMessage) bool {
 func (c *conn) writeLocked(msg serverMessage) bool {
 	b, err := json.Marshal(msg)
 	if err != nil {
-		c.log.Error("websocket message not encodable", "type", msg.Type, "err", err)
+		c.log.ErrorContext(c.ctx, "websocket message not encodable", "type", msg.Type, "err", err)
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.t.opts.WriteTimeout)

@@ -63,7 +63,7 @@ func (c *conn) run(ctx context.Context, op *operation, params *graphql.RawParams
 		}
 		b, err := json.Marshal(resp)
 		if err != nil {
-			c.log.Error("graphql response not encodable", "err", err)
+			c.log.ErrorContext(c.ctx, "graphql response not encodable", "err", err)
 			c.finish(op, gqlerror.List{internalError()})
 			return
 		}
@@ -83,7 +83,7 @@ func (c *conn) run(ctx context.Context, op *operation, params *graphql.RawParams
 // context exists, else a fixed internal error.
 func (c *conn) recovered(ctx context.Context, rc *graphql.OperationContext, p any) gqlerror.List {
 	if rc == nil || rc.RecoverFunc == nil {
-		c.log.Error("websocket operation panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		c.log.ErrorContext(c.ctx, "websocket operation panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return gqlerror.List{internalError()}
 	}
 	ctx = graphql.WithOperationContext(ctx, rc)
