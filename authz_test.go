@@ -263,7 +263,8 @@ func TestDeleteMessage(t *testing.T) {
 }
 
 // TestMutationNeverHalfRuns: a mutation selecting a field the caller may
-// not read is refused before any resolver runs, over HTTP and WebSocket:
+// not read, directly or through fragments, is refused before any resolver
+// runs, over HTTP and WebSocket:
 // a live subscriber receives nothing, and an allowed root field beside the
 // denied one did not run either.
 func TestMutationNeverHalfRuns(t *testing.T) {
@@ -277,22 +278,29 @@ func TestMutationNeverHalfRuns(t *testing.T) {
 	firstID := first["data"].(map[string]any)["sendMessage"].(map[string]any)["id"].(string)
 	wantEvent(t, sub, "s", "first")
 
-	const mutation = `mutation($id: ID!) { deleteMessage(id: $id) sendMessage(text: "must not be sent") { id sender { email } } }`
-	t.Run("over HTTP", func(t *testing.T) {
-		res := ts.gql(t, mutation, map[string]any{"id": firstID}, writer)
-		wantResponse(t, res, `null`, forbidden("sendMessage.sender.email", emailScopes...))
-	})
-	t.Run("over WebSocket", func(t *testing.T) {
-		c := connect(t, ts, writer)
-		b, _ := json.Marshal(map[string]any{"query": mutation, "variables": map[string]any{"id": firstID}})
-		c.send(t, wsMessage{Type: "subscribe", ID: "m", Payload: b})
-		m, err := c.next(t, 5*time.Second)
-		if err != nil || m.Type != "error" || m.ID != "m" {
-			t.Fatalf("got %s, %v; want the error message for m", wsString(m), err)
-		}
-		wantResponse(t, decodeGraphQL(response{Status: http.StatusOK, Body: []byte(`{"data":null,"errors":` + string(m.Payload) + `}`)}),
-			`null`, forbidden("sendMessage.sender.email", emailScopes...))
-	})
+	for _, tt := range []struct{ name, mutation string }{
+		{"selected directly", `mutation($id: ID!) { deleteMessage(id: $id) sendMessage(text: "must not be sent") { id sender { email } } }`},
+		{"selected through fragments", `mutation($id: ID!) { ...M }
+			fragment M on Mutation { deleteMessage(id: $id) sendMessage(text: "must not be sent") { id ...S } }
+			fragment S on Message { ... on Message { sender { email } } }`},
+	} {
+		name, mutation := tt.name, tt.mutation
+		t.Run(name+", over HTTP", func(t *testing.T) {
+			res := ts.gql(t, mutation, map[string]any{"id": firstID}, writer)
+			wantResponse(t, res, `null`, forbidden("sendMessage.sender.email", emailScopes...))
+		})
+		t.Run(name+", over WebSocket", func(t *testing.T) {
+			c := connect(t, ts, writer)
+			b, _ := json.Marshal(map[string]any{"query": mutation, "variables": map[string]any{"id": firstID}})
+			c.send(t, wsMessage{Type: "subscribe", ID: "m", Payload: b})
+			m, err := c.next(t, 5*time.Second)
+			if err != nil || m.Type != "error" || m.ID != "m" {
+				t.Fatalf("got %s, %v; want the error message for m", wsString(m), err)
+			}
+			wantResponse(t, decodeGraphQL(response{Status: http.StatusOK, Body: []byte(`{"data":null,"errors":` + string(m.Payload) + `}`)}),
+				`null`, forbidden("sendMessage.sender.email", emailScopes...))
+		})
+	}
 
 	// Nothing was sent: the subscriber's next event is the next allowed
 	// message. And deleteMessage did not run: the first message is still
@@ -304,7 +312,7 @@ func TestMutationNeverHalfRuns(t *testing.T) {
 }
 
 // TestSubscriptionRefusedAtStart: a subscription selecting a field the
-// caller may not read ends at once with the protocol's error message, on
+// caller may not read, directly or through fragments, ends at once with the protocol's error message, on
 // both subprotocols, and never delivers an event; the connection stays
 // usable.
 func TestSubscriptionRefusedAtStart(t *testing.T) {
@@ -327,10 +335,19 @@ func TestSubscriptionRefusedAtStart(t *testing.T) {
 			wantResponse(t, decodeGraphQL(response{Status: http.StatusOK, Body: []byte(`{"data":null,"errors":` + string(m.Payload) + `}`)}),
 				`null`, forbidden("messageSent.sender.email", []string{"read:users"}, []string{"admin"}))
 
+			// The same field reached through fragments.
+			c.subscribe(t, "2", `subscription { ...S } fragment S on Subscription { messageSent { text ... on Message { sender { email } } } }`)
+			m, err = c.next(t, 5*time.Second)
+			if err != nil || m.Type != "error" || m.ID != "2" {
+				t.Fatalf("got %s, %v; want the error message for 2", wsString(m), err)
+			}
+			wantResponse(t, decodeGraphQL(response{Status: http.StatusOK, Body: []byte(`{"data":null,"errors":` + string(m.Payload) + `}`)}),
+				`null`, forbidden("messageSent.sender.email", []string{"read:users"}, []string{"admin"}))
+
 			// The same id again, allowed this time: the refused one is
 			// gone, and only the allowed one receives the message.
 			c.subscribe(t, "1", `subscription { messageSent { text } }`)
-			time.Sleep(300 * time.Millisecond) // let it start
+			waitLive(t, ts, subscriber{c, "the allowed subscription"})
 			sendMessage(t, ts, "after the refusal")
 			m, err = c.next(t, 5*time.Second)
 			if err != nil || m.ID != "1" || !strings.Contains(string(m.Payload), "after the refusal") {
@@ -409,30 +426,13 @@ func TestPrintAuthz(t *testing.T) {
 
 // liveSubscriber starts subscription id (a messageSent subscription that
 // selects text) on a new graphql-transport-ws connection with a token
-// granting read:messages, and returns once it is live: it sends probe
-// messages until one arrives, then reads up to the last one sent, so that
-// the subscriber's next event is the next message a test sends.
+// granting read:messages, and returns once it is live (waitLive).
 func liveSubscriber(t *testing.T, ts *testServer, id, query string) *wsClient {
 	t.Helper()
 	c := connect(t, ts, bearer(ts.Issuer.Token(t, authtest.Scope("read:messages"))))
 	c.subscribe(t, id, query)
-	deadline := time.Now().Add(15 * time.Second)
-	for n := 1; ; n++ {
-		last := fmt.Sprintf(`"probe %d"`, n)
-		sendMessage(t, ts, strings.Trim(last, `"`))
-		m, err := c.next(t, 300*time.Millisecond)
-		if err == nil {
-			for !strings.Contains(string(m.Payload), last) {
-				if m, err = c.next(t, 10*time.Second); err != nil {
-					t.Fatalf("subscription %s: waiting for %s: %v", id, last, err)
-				}
-			}
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("subscription %s received none of %d probe messages", id, n)
-		}
-	}
+	waitLive(t, ts, subscriber{c, "subscription " + id})
+	return c
 }
 
 // connect opens a graphql-transport-ws connection authenticated with

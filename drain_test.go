@@ -25,7 +25,9 @@ import (
 // subscriptions stay open, then closes them with 1001 "server shutting
 // down" on both subprotocols; run returns nil.
 func TestGracefulDrain(t *testing.T) {
-	const drain = 3 * time.Second
+	// Long enough that the checks made during it finish in time on a
+	// loaded machine (they take milliseconds on an idle one).
+	const drain = 6 * time.Second
 	is := authtest.NewServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -33,7 +35,7 @@ func TestGracefulDrain(t *testing.T) {
 	ts.Issuer = is
 	ts.waitReady(t)
 	subs := []subscriber{subscribe(t, ts, "graphql-transport-ws", false), subscribe(t, ts, "graphql-ws", true)}
-	warmUp(t, ts, subs)
+	waitLive(t, ts, subs...)
 
 	// A request in flight: its headers and half its body are sent.
 	u, _ := url.Parse(ts.URL)

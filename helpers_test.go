@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -625,5 +626,92 @@ func wantOperationError(t *testing.T, m wsMessage, err error, want string) {
 	}
 	if !strings.Contains(string(m.Payload), want) || (m.Type != "error" && !strings.Contains(string(m.Payload), `"errors"`)) {
 		t.Fatalf("got %s %s; want an error with %s", m.Type, m.Payload, want)
+	}
+}
+
+// subscriber is a graphql-transport-ws (or graphql-ws) client with a
+// messageSent subscription (id "s") on one instance, named for messages.
+type subscriber struct {
+	*wsClient
+	name string
+}
+
+// subscribe connects to ts with a token granting read:messages and
+// starts a messageSent subscription; waitLive tells when it is live.
+func subscribe(t *testing.T, ts *testServer, name string, legacy bool) subscriber {
+	t.Helper()
+	c, _, err := dialWS(t, ts, legacy, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if ack, err := c.init(t, map[string]any{"authorization": bearer(ts.Issuer.Token(t, authtest.Scope("read:messages")))}); err != nil || ack.Type != "connection_ack" {
+		t.Fatalf("%s: init: %+v %v", name, ack, err)
+	}
+	c.subscribe(t, "s", subscriptionQuery)
+	return subscriber{c, name}
+}
+
+// sent is one messageSent event as a subscriber received it.
+type sent struct{ ID, Text string }
+
+// receive reads n messageSent events, failing on anything else.
+func (s subscriber) receive(t *testing.T, n int) []sent {
+	t.Helper()
+	var out []sent
+	for len(out) < n {
+		m, err := s.next(t, 10*time.Second)
+		if err != nil {
+			t.Fatalf("%s: after %d of %d messages: %v", s.name, len(out), n, err)
+		}
+		var p struct {
+			Data struct{ MessageSent sent }
+		}
+		if (m.Type != "next" && m.Type != "data") || json.Unmarshal(m.Payload, &p) != nil || p.Data.MessageSent.ID == "" {
+			t.Fatalf("%s: got %s %s; want a messageSent event", s.name, m.Type, m.Payload)
+		}
+		out = append(out, p.Data.MessageSent)
+	}
+	return out
+}
+
+// waitLive returns once every subscriber's subscription is live. A
+// subscription starts asynchronously after its subscribe message, and a
+// message sent before it starts is not delivered to it; so waitLive sends
+// probe messages through ts until each subscriber has received one, then
+// reads each up to the last probe, so that its next event is the next
+// message the test sends. No sleeping: a loaded machine only takes more
+// probes.
+func waitLive(t *testing.T, ts *testServer, subs ...subscriber) {
+	t.Helper()
+	pending := slices.Clone(subs)
+	seenLast := map[*wsClient]bool{}
+	last := ""
+	deadline := time.Now().Add(15 * time.Second)
+	for n := 1; len(pending) > 0; n++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d subscriptions received none of %d probe messages", len(pending), len(subs), n-1)
+		}
+		last = fmt.Sprintf("probe %d", n)
+		sendMessage(t, ts, last)
+		pending = slices.DeleteFunc(pending, func(s subscriber) bool {
+			m, err := s.next(t, 300*time.Millisecond)
+			if err != nil {
+				return false
+			}
+			seenLast[s.wsClient] = strings.Contains(string(m.Payload), `"`+last+`"`)
+			return true
+		})
+	}
+	for _, s := range subs {
+		for !seenLast[s.wsClient] {
+			m, err := s.next(t, 10*time.Second)
+			if err != nil {
+				t.Fatalf("%s: waiting for %q: %v", s.name, last, err)
+			}
+			if !strings.Contains(string(m.Payload), `"probe `) {
+				t.Fatalf("%s: got %s %s while waiting for probes", s.name, m.Type, m.Payload)
+			}
+			seenLast[s.wsClient] = strings.Contains(string(m.Payload), `"`+last+`"`)
+		}
 	}
 }

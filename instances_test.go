@@ -4,7 +4,6 @@ package main
 // messages/redistest): SPEC.md, "Operating several instances".
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,86 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgql/server/auth/authtest"
 	"github.com/authgql/server/messages"
 	"github.com/authgql/server/messages/redistest"
 )
-
-// subscriber is a graphql-transport-ws (or graphql-ws) client with a live
-// messageSent subscription on one instance.
-type subscriber struct {
-	*wsClient
-	name string
-}
-
-func subscribe(t *testing.T, ts *testServer, name string, legacy bool) subscriber {
-	t.Helper()
-	c, _, err := dialWS(t, ts, legacy, nil)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if ack, err := c.init(t, map[string]any{"authorization": bearer(ts.Issuer.Token(t, authtest.Scope("read:messages")))}); err != nil || ack.Type != "connection_ack" {
-		t.Fatalf("%s: init: %+v %v", name, ack, err)
-	}
-	c.subscribe(t, "s", subscriptionQuery)
-	return subscriber{c, name}
-}
-
-// sent is one messageSent event as a subscriber received it.
-type sent struct{ ID, Text string }
-
-// receive reads n messageSent events, failing on anything else.
-func (s subscriber) receive(t *testing.T, n int) []sent {
-	t.Helper()
-	var out []sent
-	for len(out) < n {
-		m, err := s.next(t, 10*time.Second)
-		if err != nil {
-			t.Fatalf("%s: after %d of %d messages: %v", s.name, len(out), n, err)
-		}
-		var p struct {
-			Data struct{ MessageSent sent }
-		}
-		if (m.Type != "next" && m.Type != "data") || json.Unmarshal(m.Payload, &p) != nil || p.Data.MessageSent.ID == "" {
-			t.Fatalf("%s: got %s %s; want a messageSent event", s.name, m.Type, m.Payload)
-		}
-		out = append(out, p.Data.MessageSent)
-	}
-	return out
-}
-
-// warmUp sends through ts until every subscriber has received one
-// message: from then on their subscriptions are registered (a
-// subscription receives what is sent after it starts). It reads the
-// warm-up messages away.
-func warmUp(t *testing.T, ts *testServer, subs []subscriber) {
-	t.Helper()
-	pending := slices.Clone(subs)
-	deadline := time.Now().Add(15 * time.Second)
-	for i := 0; len(pending) > 0; i++ {
-		if time.Now().After(deadline) {
-			t.Fatalf("subscriptions not live after 15 s: %d of %d", len(subs)-len(pending), len(subs))
-		}
-		sendMessage(t, ts, fmt.Sprintf("warm-up %d", i))
-		pending = slices.DeleteFunc(pending, func(s subscriber) bool {
-			_, err := s.next(t, 200*time.Millisecond)
-			return err == nil
-		})
-	}
-	// Drain the other warm-up messages: everyone got all of them after
-	// the last one that someone was still waiting for.
-	for _, s := range subs {
-		for {
-			m, err := s.next(t, 500*time.Millisecond)
-			if err != nil {
-				break
-			}
-			if !strings.Contains(string(m.Payload), "warm-up") {
-				t.Fatalf("%s: %s during warm-up", s.name, m.Payload)
-			}
-		}
-	}
-}
 
 // TestInstancesShareMessages: two instances (run, in process) sharing one
 // real redis-server; subscribers on each, on both subprotocols, receive
@@ -106,7 +28,7 @@ func TestInstancesShareMessages(t *testing.T) {
 			subs = append(subs, subscribe(t, ts, fmt.Sprintf("instance %d legacy=%v", i, legacy), legacy))
 		}
 	}
-	warmUp(t, ins[0], subs)
+	waitLive(t, ins[0], subs...)
 
 	const n = 20
 	var want []string
@@ -142,7 +64,7 @@ func TestReadinessIgnoresRedis(t *testing.T) {
 	rs := redistest.Start(t)
 	ts := startInstances(t, 1, map[string]string{"REDIS_URL": rs.URL, "REDIS_SEND_TIMEOUT": "1s"})[0]
 	sub := subscribe(t, ts, "subscriber", false)
-	warmUp(t, ts, []subscriber{sub})
+	waitLive(t, ts, sub)
 	readyz := func() (int, map[string]any) {
 		r := do(t, http.MethodGet, ts.URL+"readyz", "", nil)
 		return r.Status, r.json(t)

@@ -156,7 +156,7 @@ func TestMetricsHooks(t *testing.T) {
 		waitFor(t, murl, `authgql_websocket_connections`, 0) // the subtest above closed its own
 		sub := subscribe(t, ts, "subscriber", false)
 		waitFor(t, murl, `authgql_websocket_connections`, 1)
-		warmUp(t, ts, []subscriber{sub})
+		waitLive(t, ts, sub)
 		waitFor(t, murl, `authgql_graphql_subscriptions`, 1)
 		before := scrape(t, murl)
 		for i := range 3 {

@@ -20,23 +20,12 @@ const subscriptionQuery = `subscription { messageSent { id text author sentAt } 
 // on both subprotocols, in order, with id, author and sentAt.
 func TestSubscriptionDelivery(t *testing.T) {
 	ts := startServer(t, nil)
-	var clients []*wsClient
-	for _, legacy := range []bool{false, true} {
-		c, _, err := dialWS(t, ts, legacy, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ack, err := c.init(t, map[string]any{"authorization": bearer(ts.Issuer.Token(t, authtest.Scope("read:messages")))}); err != nil || ack.Type != "connection_ack" {
-			t.Fatalf("init: %+v %v", ack, err)
-		}
-		c.subscribe(t, "s1", subscriptionQuery)
-		clients = append(clients, c)
-	}
-	time.Sleep(300 * time.Millisecond) // let both subscriptions start
+	subs := []subscriber{subscribe(t, ts, "graphql-transport-ws", false), subscribe(t, ts, "graphql-ws", true)}
+	waitLive(t, ts, subs...)
 	for i := range 5 {
 		sendMessage(t, ts, fmt.Sprintf("message %d", i))
 	}
-	for _, c := range clients {
+	for _, c := range subs {
 		for i := range 5 {
 			m, err := c.next(t, 5*time.Second)
 			if err != nil {
@@ -47,7 +36,7 @@ func TestSubscriptionDelivery(t *testing.T) {
 					MessageSent struct{ ID, Text, Author, SentAt string }
 				}
 			}
-			if err := json.Unmarshal(m.Payload, &p); err != nil || m.ID != "s1" {
+			if err := json.Unmarshal(m.Payload, &p); err != nil || m.ID != "s" {
 				t.Fatalf("legacy=%v: %+v %v", c.legacy, m, err)
 			}
 			got := p.Data.MessageSent
@@ -393,7 +382,8 @@ func TestSubscriptionOutlivesHTTPTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.subscribe(t, "1", subscriptionQuery)
-	time.Sleep(1500 * time.Millisecond)
+	waitLive(t, ts, subscriber{c, "subscriber"})
+	time.Sleep(1500 * time.Millisecond) // three times the HTTP timeouts
 	sendMessage(t, ts, "still here")
 	m, err := c.next(t, 5*time.Second)
 	if err != nil || !strings.Contains(string(m.Payload), "still here") {
@@ -451,7 +441,7 @@ func TestSlowSubscriberIsEnded(t *testing.T) {
 		t.Fatal(err)
 	}
 	slow.subscribe(t, "slow", subscriptionQuery)
-	time.Sleep(300 * time.Millisecond)
+	waitLive(t, ts, subscriber{slow, "slow"})
 
 	// slow's reader stops taking frames off the socket once 64 wait
 	// unread; then the socket buffers fill, then the hub's queue of 4.

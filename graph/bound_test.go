@@ -46,7 +46,7 @@ func TestErrorsBounded(t *testing.T) {
 
 	t.Run("MaxErrors", func(t *testing.T) {
 		e := postJSON(t, newTestHandler(t, Options{MaxErrors: 2}), acceptJSON, queryBody("{ x y z w }"))
-		if len(e.errors) != 3 || e.errors[0].Message == e.errors[1].Message && e.errors[2].Extensions["code"] != CodeTooManyErrors {
+		if len(e.errors) != 3 || e.errors[0].Extensions["code"] != "GRAPHQL_VALIDATION_FAILED" || e.errors[1].Extensions["code"] != "GRAPHQL_VALIDATION_FAILED" || e.errors[2].Extensions["code"] != CodeTooManyErrors {
 			t.Errorf("MaxErrors 2: %s", e.body)
 		}
 		if e := postJSON(t, newTestHandler(t, Options{MaxErrors: 4}), acceptJSON, queryBody("{ x y z w }")); len(e.errors) != 4 {
