@@ -55,6 +55,49 @@ func TestInstancesShareMessages(t *testing.T) {
 	}
 }
 
+// TestSubscriptionsMissNothingWhenRedisDrops: SPEC.md, "a subscriber whose
+// instance briefly loses Redis misses no message once it is back", through
+// the server. The readers' Redis connections (those blocked in XREAD) are
+// killed again and again while messages are sent through the other
+// instance; the subscribers on both subprotocols still receive every
+// message once, in order.
+func TestSubscriptionsMissNothingWhenRedisDrops(t *testing.T) {
+	rs := redistest.Start(t)
+	ins := startInstances(t, 2, map[string]string{"REDIS_URL": rs.URL})
+	subs := []subscriber{subscribe(t, ins[1], "graphql-transport-ws", false), subscribe(t, ins[1], "graphql-ws", true)}
+	waitLive(t, ins[0], subs...)
+	var want []string
+	for round := range 3 {
+		deadline := time.Now().Add(10 * time.Second)
+		for rs.KillClientsWhere("cmd", "xread") == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: no reader connected to Redis to kill", round)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		for i := range 5 {
+			text := fmt.Sprintf("round %d, message %d", round, i)
+			sendMessage(t, ins[0], text)
+			want = append(want, text)
+		}
+	}
+	for _, s := range subs {
+		var got []string
+		for _, m := range s.receive(t, len(want)) {
+			got = append(got, m.Text)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s received\n%q\nwant\n%q", s.name, got, want)
+		}
+		if m, err := s.next(t, 300*time.Millisecond); err != errNoMessage {
+			t.Errorf("%s: then %s, %v; want nothing more", s.name, wsString(m), err)
+		}
+	}
+	if !strings.Contains(ins[1].Stderr.String(), "cannot read from Redis") {
+		t.Errorf("the subscribers' instance never lost its reader's connection; the test proved nothing. stderr:\n%s", ins[1].Stderr)
+	}
+}
+
 // TestReadinessIgnoresRedis: readiness does not follow Redis (health.go
 // says why). With Redis stopped, /readyz stays 200 and says Redis is
 // unreachable, sendMessage fails at once with SERVICE_UNAVAILABLE, and

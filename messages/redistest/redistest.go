@@ -151,6 +151,15 @@ func (s *Server) Client() *redis.Client {
 // closed.
 func (s *Server) KillClients(name string) int {
 	s.tb.Helper()
+	return s.KillClientsWhere("name", name)
+}
+
+// KillClientsWhere closes, from the server's side (CLIENT KILL), every
+// connection whose CLIENT LIST field is value (for example "cmd", "xread":
+// the connections whose last command was XREAD), and returns how many it
+// closed.
+func (s *Server) KillClientsWhere(field, value string) int {
+	s.tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	list, err := s.Client().ClientList(ctx).Result()
@@ -164,7 +173,7 @@ func (s *Server) KillClients(name string) int {
 			k, v, _ := strings.Cut(f, "=")
 			fields[k] = v
 		}
-		if fields["name"] != name {
+		if fields[field] != value {
 			continue
 		}
 		id, err := strconv.ParseInt(fields["id"], 10, 64)
