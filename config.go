@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -109,9 +111,18 @@ func withDotEnv(lookupEnv func(string) (string, bool), path string, required boo
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer f.Close()
-	file, err := godotenv.Parse(f)
+	b, err := io.ReadAll(io.LimitReader(f, maxEnvFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(b) > maxEnvFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes; an env file is a few KEY=VALUE lines", path, maxEnvFileBytes)
+	}
+	file, err := godotenv.UnmarshalBytes(b)
+	if err != nil {
+		// godotenv's message quotes the rest of the file, where secrets
+		// live (REDIS_URL's password): say where, never what.
+		return nil, fmt.Errorf("%s: line %d is not KEY=VALUE, a comment or blank (the file's text is not repeated here: it may hold secrets)", path, badEnvLine(b))
 	}
 	return func(key string) string {
 		if v, ok := lookupEnv(key); ok {
@@ -119,6 +130,29 @@ func withDotEnv(lookupEnv func(string) (string, bool), path string, required boo
 		}
 		return file[key]
 	}, nil
+}
+
+// maxEnvFileBytes bounds the -env-file (or .env) that is read.
+const maxEnvFileBytes = 1 << 20
+
+// badEnvLine returns the line of b, an env file godotenv refused, where
+// the trouble starts: the line after the longest run of leading lines that
+// parses. (A prefix ending inside a quoted value that spans lines does not
+// parse, though the whole value may, so the first prefix that fails is not
+// the answer.)
+func badEnvLine(b []byte) int {
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	good, n := 0, 0
+	for i, l := range lines {
+		if i >= 2000 {
+			break // bounded: a real env file is short
+		}
+		n += len(l)
+		if _, err := godotenv.UnmarshalBytes(b[:n]); err == nil {
+			good = i + 1
+		}
+	}
+	return good + 1
 }
 
 // loadConfig reads and checks every setting, and reports every problem at
@@ -201,8 +235,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 
 	if c.DevMode {
-		c.HTTP.Host = e.str("HOST", "127.0.0.1")
-		if !isLoopbackHost(c.HTTP.Host) {
+		host, ok := e.host("127.0.0.1")
+		c.HTTP.Host = host
+		if ok && !isLoopbackHost(host) {
 			e.fail("HOST", "%q is not a loopback address: development mode (no AUTH0_DOMAIN or AUTH0_ISSUER_URL set) binds 127.0.0.1, ::1 or localhost only", c.HTTP.Host)
 		}
 		if c.Auth.Audience == "" {
@@ -217,17 +252,33 @@ func loadConfig(getenv func(string) string) (config, error) {
 			}
 		}
 	} else {
-		c.HTTP.Host = e.str("HOST", "0.0.0.0")
+		c.HTTP.Host, _ = e.host("0.0.0.0")
 		if c.Auth.Audience == "" {
 			e.fail("AUTH0_AUDIENCE", "is required when an issuer is configured (the API identifier, e.g. https://api.example.com)")
 		}
 		c.Graph.Introspection = e.bool("GRAPHQL_INTROSPECTION", false)
 		c.HTTP.DrainDelay = e.duration("SHUTDOWN_DRAIN_DELAY", defaultDrainDelay, 0, 5*time.Minute)
 	}
-	if h := c.HTTP.Host; h != "" && net.ParseIP(strings.Trim(h, "[]")) == nil && !validHostname(h) {
-		e.fail("HOST", "%q is not an IP address or host name", h)
-	}
 	return c, errors.Join(e.errs...)
+}
+
+// host reads HOST: an IP address (an IPv6 one with or without brackets,
+// "[::1]" or "::1"), a host name, or "" (every interface). It returns the
+// address without brackets, as net.JoinHostPort wants it; ok is false after
+// it reported a value that is none of these.
+func (e *env) host(def string) (host string, ok bool) {
+	v := e.str("HOST", def)
+	if inner, bracketed := strings.CutPrefix(v, "["); bracketed {
+		if inner, closed := strings.CutSuffix(inner, "]"); closed {
+			if ip := net.ParseIP(inner); ip != nil && ip.To4() == nil {
+				return inner, true
+			}
+		}
+	} else if v == "" || net.ParseIP(v) != nil || validHostname(v) {
+		return v, true
+	}
+	e.fail("HOST", "%q is not an IP address or host name", v)
+	return "", false
 }
 
 // env reads typed settings and collects every problem.

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,6 +61,9 @@ func TestBadConfiguration(t *testing.T) {
 		{"plan cache and deletable messages", with(with(prod, "AUTHZ_PLAN_CACHE_SIZE", "0"), "DELETABLE_MESSAGES", "-1"),
 			[]string{"AUTHZ_PLAN_CACHE_SIZE: ", "DELETABLE_MESSAGES: "}},
 		{"dev mode on a public address", map[string]string{"HOST": "0.0.0.0"}, []string{"HOST: \"0.0.0.0\" is not a loopback address"}},
+		{"host with a port", map[string]string{"HOST": "127.0.0.1:80"}, []string{`HOST: "127.0.0.1:80" is not an IP address or host name`}},
+		{"host with a space", with(prod, "HOST", "local host"), []string{`HOST: "local host" is not an IP address or host name`}},
+		{"IPv4 host in brackets", with(prod, "HOST", "[127.0.0.1]"), []string{`HOST: "[127.0.0.1]" is not an IP address or host name`}},
 		{"dev mode metrics on every interface", map[string]string{"METRICS_ADDR": ":9464"}, []string{"METRICS_ADDR: \":9464\" is not a loopback address"}},
 		{"dev mode metrics on a public address", map[string]string{"METRICS_ADDR": "0.0.0.0:9464"}, []string{"METRICS_ADDR: \"0.0.0.0:9464\" is not a loopback address"}},
 		{"several at once", map[string]string{"AUTH0_DOMAIN": "tenant.auth0.com", "PORT": "x", "CLIENT_ORIGIN_URL": "*", "LOG_LEVEL": "loud"},
@@ -141,9 +147,64 @@ func TestDotEnv(t *testing.T) {
 	if _, err := withDotEnv(mapLookup(nil), missing, true); err == nil {
 		t.Errorf("an -env-file that does not exist was accepted")
 	}
-	if err := os.WriteFile(path, []byte("NOT VALID LINE WITHOUT EQUALS\n"), 0o600); err == nil {
-		if _, err := withDotEnv(mapLookup(nil), path, true); err == nil {
-			t.Errorf("a malformed .env was accepted")
+	// A malformed file: the error names the line, and repeats nothing of
+	// the file, where secrets live. A value spanning lines is fine.
+	for _, tt := range []struct {
+		text string
+		line int
+	}{
+		{"NOT VALID LINE WITHOUT EQUALS\nREDIS_URL=redis://:s3cret@cache:6379\n", 1},
+		{"LOG_LEVEL=info\nbad line here\nREDIS_URL=redis://:s3cret@cache:6379\n", 2},
+		{"A=\"multi\nline s3cret\"\n# comment\n\nB C s3cret\n", 5},
+	} {
+		if err := os.WriteFile(path, []byte(tt.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := withDotEnv(mapLookup(nil), path, true)
+		if want := fmt.Sprintf("%s: line %d is not KEY=VALUE", path, tt.line); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v; want one saying %q", tt.text, err, want)
+		} else if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "line s") {
+			t.Errorf("%q: the error repeats the file: %v", tt.text, err)
+		}
+	}
+}
+
+// TestHostForms: HOST takes an IPv6 address with or without brackets,
+// and listens on it either way.
+func TestHostForms(t *testing.T) {
+	for _, host := range []string{"::1", "[::1]", "localhost", "127.0.0.1"} {
+		cfg, err := loadConfig(mapEnv(map[string]string{"HOST": host}))
+		if err != nil {
+			t.Errorf("HOST=%s: %v", host, err)
+			continue
+		}
+		want := strings.Trim(host, "[]")
+		if cfg.HTTP.Host != want {
+			t.Errorf("HOST=%s: host %q; want %q", host, cfg.HTTP.Host, want)
+		}
+	}
+	if !hasIPv6Loopback() {
+		t.Skip("no IPv6 loopback on this machine")
+	}
+	ts := startServer(t, map[string]string{"HOST": "[::1]"})
+	if !strings.HasPrefix(ts.URL, "http://[::1]:") {
+		t.Fatalf("listening on %s; want [::1]", ts.URL)
+	}
+	checkREST(t, do(t, http.MethodGet, ts.URL+"api/public", "", nil), http.StatusOK, map[string]string{"message": messages.Public})
+}
+
+// TestArguments: -h prints the flags and succeeds; an argument that is not
+// a flag is refused rather than ignored.
+func TestArguments(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"server", "-h"}, mapLookup(nil), &stdout, &stderr); err != nil || !strings.Contains(stderr.String(), "-print-authz") {
+		t.Errorf("-h: %v, stderr %q; want nil and the flags", err, stderr.String())
+	}
+	for _, args := range [][]string{{"server", "serve"}, {"server", "-print-authz", "extra"}} {
+		stdout.Reset()
+		err := run(context.Background(), args, mapLookup(nil), &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), "unexpected argument") || stdout.Len() > 0 {
+			t.Errorf("%q: %v, stdout %d bytes; want an unexpected argument error and nothing printed", args, err, stdout.Len())
 		}
 	}
 }
@@ -188,6 +249,42 @@ func TestRedisURLNotEchoed(t *testing.T) {
 			t.Errorf("%s: error %v; want one naming REDIS_URL", u, err)
 		} else if strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("the error repeats the password: %v", err)
+		}
+	}
+}
+
+// hasIPv6Loopback reports whether this machine can listen on [::1].
+func hasIPv6Loopback() bool {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+// TestBusyPorts: a port already taken stops the server at start with an
+// error naming the setting (PORT or METRICS_ADDR), not only the address.
+func TestBusyPorts(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	_, port, _ := net.SplitHostPort(busy.Addr().String())
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"PORT": port}, "listen on HOST and PORT: "},
+		{map[string]string{"PORT": "0", "METRICS_ADDR": busy.Addr().String()}, "METRICS_ADDR: "},
+	} {
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := run(ctx, []string{"server", "-env-file", emptyEnvFile(t)}, mapLookup(tt.env), &stdout, &stderr)
+		cancel()
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !strings.Contains(err.Error(), "address already in use") {
+			t.Errorf("%v: %v; want an error starting %q", tt.env, err, tt.want)
 		}
 	}
 }

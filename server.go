@@ -59,8 +59,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if len(args) > 0 {
 		args = args[1:]
 	}
-	if err := flags.Parse(args); err != nil {
+	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // -h: the usage is printed, nothing else to do
+	} else if err != nil {
 		return err
+	}
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: the server takes flags only (-env-file FILE, -print-authz); settings come from the environment", flags.Arg(0))
 	}
 	// The schema's access directives, checked before anything else: a
 	// schema that breaks default deny stops the server here.
@@ -93,7 +98,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	// that development mode knows its own URL (PORT=0 picks a free port).
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.HTTP.Host, strconv.Itoa(cfg.HTTP.Port)))
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("listen on HOST and PORT: %w", err)
 	}
 	defer ln.Close()
 	baseURL := "http://" + ln.Addr().String() + "/"
@@ -155,7 +160,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	var metricsSrv *metrics.Server
 	if m != nil {
 		if metricsSrv, err = metrics.Listen(cfg.MetricsAddr, m.Handler()); err != nil {
-			return err
+			return fmt.Errorf("METRICS_ADDR: %w", err)
 		}
 	}
 
@@ -226,6 +231,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if cerr := bus.Close(); cerr != nil {
 		logger.Warn("closing the message bus", "err", cerr)
 	}
+	logger.Info("stopped", "err", err)
 	return err
 }
 
@@ -263,6 +269,7 @@ func shutdown(logger *slog.Logger, cfg httpConfig, ready *health, srv *http.Serv
 
 	wsCtx, cancelWS := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancelWS()
+	logger.Info("shutting down: closing WebSockets with 1001", "timeout", cfg.ShutdownTimeout)
 	if wsErr := gql.Shutdown(wsCtx); wsErr != nil {
 		logger.Warn("shutting down: WebSockets still open after SHUTDOWN_TIMEOUT; ending them", "err", wsErr)
 	}
