@@ -684,34 +684,36 @@ func (s subscriber) receive(t *testing.T, n int) []sent {
 func waitLive(t *testing.T, ts *testServer, subs ...subscriber) {
 	t.Helper()
 	pending := slices.Clone(subs)
-	seenLast := map[*wsClient]bool{}
+	// got is the payload each subscriber received last: a subscriber that
+	// went live at an early probe has the later ones still to read.
+	got := map[*wsClient]string{}
 	last := ""
 	deadline := time.Now().Add(15 * time.Second)
 	for n := 1; len(pending) > 0; n++ {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d subscriptions received none of %d probe messages", len(pending), len(subs), n-1)
 		}
-		last = fmt.Sprintf("probe %d", n)
-		sendMessage(t, ts, last)
+		last = fmt.Sprintf(`"probe %d"`, n)
+		sendMessage(t, ts, strings.Trim(last, `"`))
 		pending = slices.DeleteFunc(pending, func(s subscriber) bool {
 			m, err := s.next(t, 300*time.Millisecond)
 			if err != nil {
 				return false
 			}
-			seenLast[s.wsClient] = strings.Contains(string(m.Payload), `"`+last+`"`)
+			got[s.wsClient] = string(m.Payload)
 			return true
 		})
 	}
 	for _, s := range subs {
-		for !seenLast[s.wsClient] {
+		for !strings.Contains(got[s.wsClient], last) {
 			m, err := s.next(t, 10*time.Second)
 			if err != nil {
-				t.Fatalf("%s: waiting for %q: %v", s.name, last, err)
+				t.Fatalf("%s: waiting for %s: %v", s.name, last, err)
 			}
 			if !strings.Contains(string(m.Payload), `"probe `) {
 				t.Fatalf("%s: got %s %s while waiting for probes", s.name, m.Type, m.Payload)
 			}
-			seenLast[s.wsClient] = strings.Contains(string(m.Payload), `"`+last+`"`)
+			got[s.wsClient] = string(m.Payload)
 		}
 	}
 }

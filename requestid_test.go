@@ -87,10 +87,12 @@ func TestRequestID(t *testing.T) {
 	})
 
 	t.Run("log lines", func(t *testing.T) {
-		// Every line logged while these requests are served is about one
-		// of them (the server is otherwise idle at debug level), so every
-		// one must carry its request's ID; and each request logs at least
-		// one line (a refusal, a refused connection_init, a close).
+		// Every line logged while these requests are served is about a
+		// request (the server is otherwise idle at debug level: a line may
+		// still come late from an earlier subtest's connection), so every
+		// one must carry a request ID; and each of these requests logs at
+		// least one line with its own (a refusal, a refused
+		// connection_init, a close).
 		before := len(ts.Stderr.String())
 		do(t, http.MethodGet, ts.URL+"api/private", "", map[string]string{requestid.Header: "trace-rest", "Authorization": "Bearer not.a.token"})
 		do(t, http.MethodPost, ts.URL+"graphql", `{"query":"{ privateMessage { text } }"}`, map[string]string{requestid.Header: "trace-graphql", "Authorization": "Bearer not.a.token", "Content-Type": "application/json"})
@@ -118,11 +120,12 @@ func TestRequestID(t *testing.T) {
 				t.Fatalf("log line %q: %v", line, err)
 			}
 			id, _ := rec[requestid.LogKey].(string)
-			if _, ok := ids[id]; !ok {
-				t.Errorf("a line logged while serving the requests has %s %q: %s", requestid.LogKey, id, line)
-				continue
+			if id == "" {
+				t.Errorf("a line logged while serving the requests has no %s: %s", requestid.LogKey, line)
 			}
-			ids[id]++
+			if _, ok := ids[id]; ok {
+				ids[id]++
+			}
 		}
 		for id, n := range ids {
 			if n == 0 {
