@@ -197,9 +197,10 @@ func TestRedisOutageAndRestart(t *testing.T) {
 			t.Errorf("subscriber on %s received\n%v\nwant\n%v", name, got, want)
 		}
 	}
-	if !a.Connected() || !b.Connected() {
-		t.Errorf("Connected() = %v, %v after recovery; want true", a.Connected(), b.Connected())
-	}
+	// A reader may still meet one connection that died with the server
+	// (go-redis finds it dead on use) and go round once more: recovery is
+	// by itself, not necessarily on the first try.
+	eventually(t, "Connected() after recovery", func() bool { return a.Connected() && b.Connected() })
 }
 
 // TestRedisSendTimesOutWhenRedisHangs: a server that accepts but never
