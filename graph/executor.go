@@ -222,20 +222,21 @@ func (x *executor) bound(errs gqlerror.List) gqlerror.List {
 // other.
 func sortErrors(errs gqlerror.List) {
 	slices.SortStableFunc(errs, func(a, b *gqlerror.Error) int {
-		if c := cmp.Compare(firstLocation(a), firstLocation(b)); c != 0 {
+		al, bl := firstLocation(a), firstLocation(b)
+		if c := cmp.Or(cmp.Compare(al.Line, bl.Line), cmp.Compare(al.Column, bl.Column)); c != 0 {
 			return c
 		}
 		return comparePaths(a.Path, b.Path)
 	})
 }
 
-// firstLocation is an error's first location as one number, line before
-// column; errors without one sort last.
-func firstLocation(e *gqlerror.Error) int {
+// firstLocation is an error's first location; errors without one sort
+// last.
+func firstLocation(e *gqlerror.Error) gqlerror.Location {
 	if len(e.Locations) == 0 {
-		return math.MaxInt
+		return gqlerror.Location{Line: math.MaxInt, Column: math.MaxInt}
 	}
-	return e.Locations[0].Line<<20 | e.Locations[0].Column
+	return e.Locations[0]
 }
 
 func comparePaths(a, b ast.Path) int {

@@ -81,14 +81,6 @@ func safe(c byte) bool {
 	return false
 }
 
-// New returns a fresh ID: 16 bytes from crypto/rand as 32 hex digits.
-// Middleware uses a Generator instead, which costs no system call.
-func New() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails (crypto/rand: "Read ... never returns an error")
-	return hex.EncodeToString(b[:])
-}
-
 // A Generator makes IDs of 32 hex digits: a random 64-bit prefix, drawn
 // from crypto/rand by NewGenerator, and a 64-bit counter. It is safe for
 // concurrent use.

@@ -54,10 +54,11 @@ func TestValid(t *testing.T) {
 	}
 }
 
-func TestNewIsRandomHex(t *testing.T) {
+func TestGeneratorIDs(t *testing.T) {
 	seen := make(map[string]bool)
+	gen := requestid.NewGenerator()
 	for range 1000 {
-		id := requestid.New()
+		id := gen.New()
 		if !generated.MatchString(id) || !requestid.Valid(id) {
 			t.Fatalf("New() = %q; want 32 lowercase hex digits that Valid accepts", id)
 		}
