@@ -23,8 +23,9 @@ import (
 // It is bounded twice, by entries (Config.CacheSize) and by the bytes the
 // entries hold (Config.CacheBytes), stores a digest rather than the token
 // (no bearer token sits in memory for an hour), and never extends a
-// token's life: a hit still needs the token unexpired and its signing key
-// still in the key set, so removing a key from the JWKS revokes its tokens
+// token's life: a hit still needs the token unexpired and the very key
+// that verified it still in the key set under its kid, so removing a key
+// from the JWKS, or replacing it under the same kid, revokes its tokens
 // at once. Only successes are stored, from their second validation on
 // (admit): an attacker cannot fill it without valid signatures, and a
 // stream of one-time tokens does not evict the tokens clients send again.
@@ -38,9 +39,9 @@ type tokenCache struct {
 }
 
 type cachedToken struct {
-	claims *Claims // never modified once stored
-	kid    string
-	cost   int // bytes held, as estimated by put's caller (see entryCost)
+	claims *Claims   // never modified once stored
+	key    *jwks.Key // the key that verified the token
+	cost   int       // bytes held, as estimated by put's caller (see entryCost)
 }
 
 // digester hashes tokens, the key of both caches: SHA-256, so that a
@@ -126,8 +127,10 @@ func (c *tokenCache) admit(sum [sha256.Size]byte) bool {
 }
 
 // get returns the claims of the cached token of digest sum, if it is
-// valid at now and its key is still published.
-func (c *tokenCache) get(sum [sha256.Size]byte, now time.Time, hasKey func(kid string) bool) (*Claims, bool) {
+// valid at now and the key that verified it is still the one the key set
+// (current: jwks.Cache.Current) publishes under its kid (jwks keeps a *Key the same value while it is
+// published unchanged).
+func (c *tokenCache) get(sum [sha256.Size]byte, now time.Time, current func(kid string) *jwks.Key) (*Claims, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -145,7 +148,7 @@ func (c *tokenCache) get(sum [sha256.Size]byte, now time.Time, hasKey func(kid s
 		c.mu.Unlock()
 		return nil, false
 	}
-	if !hasKey(e.kid) {
+	if current(e.key.ID) != e.key {
 		return nil, false
 	}
 	return e.claims, true
@@ -154,7 +157,7 @@ func (c *tokenCache) get(sum [sha256.Size]byte, now time.Time, hasKey func(kid s
 // put stores a validated token of digest sum whose entry costs cost bytes.
 // When full (of entries or of bytes), it makes room (evictLocked). An
 // entry larger than the whole byte budget is not stored.
-func (c *tokenCache) put(sum [sha256.Size]byte, kid string, claims *Claims, cost int, now time.Time) {
+func (c *tokenCache) put(sum [sha256.Size]byte, key *jwks.Key, claims *Claims, cost int, now time.Time) {
 	if c == nil || cost > c.maxBytes {
 		return
 	}
@@ -166,7 +169,7 @@ func (c *tokenCache) put(sum [sha256.Size]byte, kid string, claims *Claims, cost
 	if len(c.m) >= c.maxEntries || c.bytes+cost > c.maxBytes {
 		c.evictLocked(now, cost)
 	}
-	c.m[sum] = cachedToken{claims: claims, kid: kid, cost: cost}
+	c.m[sum] = cachedToken{claims: claims, key: key, cost: cost}
 	c.bytes += cost
 }
 
@@ -180,7 +183,9 @@ func (c *tokenCache) put(sum [sha256.Size]byte, kid string, claims *Claims, cost
 // costs each of them less than a microsecond, beside the signature check
 // each of them needed.
 func (c *tokenCache) evictLocked(now time.Time, cost int) {
-	maxEntries, maxBytes := c.maxEntries-c.maxEntries/10, c.maxBytes-c.maxBytes/10-cost
+	// At most maxEntries-1 survive, so that there is room for the new
+	// entry even when a tenth of maxEntries rounds to 0.
+	maxEntries, maxBytes := min(c.maxEntries-1, c.maxEntries-c.maxEntries/10), c.maxBytes-c.maxBytes/10-cost
 	kept := make(map[[sha256.Size]byte]cachedToken, min(len(c.m), maxEntries))
 	c.bytes = 0
 	for k, e := range c.m {
@@ -204,8 +209,9 @@ func (c *tokenCache) removeLocked(sum [sha256.Size]byte, e cachedToken) {
 // per request instead of a signature check, which is what made a bad
 // token cost twice a good one. A failure is a fact about the token's bytes
 // and that key alone (RFC 7515 section 5.2), so it holds for as long as
-// the key set still has that very key: every refresh of the key set makes
-// new key values, and with them every entry stale. Nothing else is
+// the key set still has that very key (jwks keeps a *Key across reloads
+// while it is published unchanged; a key replaced under its kid makes its
+// entries stale). Nothing else is
 // remembered (a time rule can stop failing, an unknown kid can be
 // published). Bounded: when full, a random tenth is dropped; an attacker
 // pays a signature check of ours for every entry it adds, as before.

@@ -11,27 +11,39 @@ import (
 	"time"
 )
 
+// testKey stands for the key that verified the tokens of these tests.
+var testKey = &jwks.Key{ID: "kid"}
+
 func TestTokenCacheBounded(t *testing.T) {
 	now := time.Now()
 	c := newTokenCache(10, 1<<20)
 	for i := range 1000 {
-		c.put(sumOf(fmt.Sprint("token-", i)), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 300, now)
+		c.put(sumOf(fmt.Sprint("token-", i)), testKey, &Claims{ValidUntil: now.Add(time.Hour)}, 300, now)
 		if len(c.m) > 10 {
 			t.Fatalf("cache holds %d entries; max 10", len(c.m))
 		}
 	}
-	if _, ok := c.get(sumOf("token-999"), now, func(string) bool { return true }); !ok {
+	if _, ok := c.get(sumOf("token-999"), now, func(string) *jwks.Key { return testKey }); !ok {
 		t.Errorf("the newest entry was evicted")
 	}
-	if _, ok := c.get(sumOf("token-999"), now, func(string) bool { return false }); ok {
+	if _, ok := c.get(sumOf("token-999"), now, func(string) *jwks.Key { return nil }); ok {
 		t.Errorf("hit although the key is gone")
+	}
+	for _, size := range []int{1, 5, 9} { // a tenth of them rounds to 0
+		small := newTokenCache(size, 1<<20)
+		for i := range 3 * size {
+			small.put(sumOf(fmt.Sprint("small-", i)), testKey, &Claims{ValidUntil: now.Add(time.Hour)}, 300, now)
+			if len(small.m) > size {
+				t.Fatalf("a cache of size %d holds %d entries", size, len(small.m))
+			}
+		}
 	}
 	if newTokenCache(0, 1<<20) != nil {
 		t.Errorf("size 0 does not disable the cache")
 	}
 	var disabled *tokenCache
-	disabled.put(sumOf("x"), "k", &Claims{}, 300, now)
-	if _, ok := disabled.get(sumOf("x"), now, func(string) bool { return true }); ok {
+	disabled.put(sumOf("x"), testKey, &Claims{}, 300, now)
+	if _, ok := disabled.get(sumOf("x"), now, func(string) *jwks.Key { return testKey }); ok {
 		t.Errorf("disabled cache hit")
 	}
 }
@@ -44,7 +56,7 @@ func TestTokenCacheBoundedInBytes(t *testing.T) {
 	const budget = 100 << 10
 	c := newTokenCache(10000, budget)
 	for i := range 1000 {
-		c.put(sumOf(fmt.Sprint("big-", i)), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 10<<10, now)
+		c.put(sumOf(fmt.Sprint("big-", i)), testKey, &Claims{ValidUntil: now.Add(time.Hour)}, 10<<10, now)
 		if c.bytes > budget {
 			t.Fatalf("cache holds %d bytes; max %d", c.bytes, budget)
 		}
@@ -59,13 +71,13 @@ func TestTokenCacheBoundedInBytes(t *testing.T) {
 	if sum != c.bytes {
 		t.Errorf("bytes = %d; the entries cost %d", c.bytes, sum)
 	}
-	c.put(sumOf("huge"), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, budget+1, now)
-	if _, ok := c.get(sumOf("huge"), now, func(string) bool { return true }); ok {
+	c.put(sumOf("huge"), testKey, &Claims{ValidUntil: now.Add(time.Hour)}, budget+1, now)
+	if _, ok := c.get(sumOf("huge"), now, func(string) *jwks.Key { return testKey }); ok {
 		t.Error("an entry over the whole budget was stored")
 	}
 	// Storing the same token again replaces its entry, not adds to it.
 	before := c.bytes
-	c.put(sumOf("big-999"), "kid", &Claims{ValidUntil: now.Add(time.Hour)}, 10<<10, now)
+	c.put(sumOf("big-999"), testKey, &Claims{ValidUntil: now.Add(time.Hour)}, 10<<10, now)
 	if c.bytes != before {
 		t.Errorf("bytes %d after storing a cached token again; want %d", c.bytes, before)
 	}
@@ -78,8 +90,13 @@ func TestTokenCacheHit(t *testing.T) {
 	c := newTokenCache(10, 1<<20)
 	tok := strings.Repeat("t", 900) // longer than the hasher's buffer
 	want := &Claims{Subject: "u", ValidUntil: now.Add(time.Minute)}
-	c.put(sumOf(tok), "kid", want, 300, now)
-	hasKey := func(kid string) bool { return kid == "kid" }
+	c.put(sumOf(tok), testKey, want, 300, now)
+	hasKey := func(kid string) *jwks.Key {
+		if kid == "kid" {
+			return testKey
+		}
+		return nil
+	}
 	if got, ok := c.get(sumOf(tok), now, hasKey); !ok || got != want {
 		t.Fatalf("get = %p, %v; want the stored %p", got, ok, want)
 	}
@@ -113,6 +130,7 @@ func BenchmarkTokenCacheFill(b *testing.B) {
 			v.cfg.Issuer, i, v.cfg.Audience, now.Unix()-5, now.Unix()+86400, i)
 	}
 	kid := strings.Repeat("k", 32)
+	key := &jwks.Key{ID: kid}
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -123,7 +141,7 @@ func BenchmarkTokenCacheFill(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c.put(sumOf(fmt.Sprintf("token-%d", i)), kid, claims, entryCost(kid, strs, claims), now)
+		c.put(sumOf(fmt.Sprintf("token-%d", i)), key, claims, entryCost(kid, strs, claims), now)
 		i++
 	}
 	var after runtime.MemStats
@@ -176,7 +194,7 @@ func TestAdmission(t *testing.T) {
 	for i := range 60 { // three times the cache's size, each sent once
 		validate(is.Token(t, authtest.Subject(fmt.Sprint("once-", i))))
 	}
-	if _, ok := v.cache.get(v.digest(kept), time.Now(), keys.Has); !ok {
+	if _, ok := v.cache.get(v.digest(kept), time.Now(), keys.Current); !ok {
 		t.Error("one-time tokens evicted the token sent again")
 	}
 	if n := len(v.cache.m); n != 1 {

@@ -47,16 +47,35 @@ func TestFailureCache(t *testing.T) {
 	}
 
 	// The issuer rotates (keeping the old key): the key set is loaded
-	// again, the entry is stale, the token is checked again.
+	// again with that key unchanged, so the entry still holds.
+	oldKid := is.SigningKey().KeyID()
 	if _, err := is.Rotate(true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Validate(context.Background(), is.Token(t)); err != nil { // an unknown kid: refetch
 		t.Fatalf("token of the new key: %v", err)
 	}
-	if err := cause(bad); !errors.As(err, &sigErr) {
-		t.Fatalf("after the key set changed: %v; want the signature checked again", err)
+	if err := cause(bad); !errors.Is(err, errSignatureFailedBefore) {
+		t.Fatalf("after a reload that kept the key: %v; want it from the failure cache", err)
 	}
+
+	// The issuer replaces the key under the same kid: the entry is
+	// stale, the token is checked again (and still refused).
+	_, body, err := authtest.ReplacementKey("RS256", oldKid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is.SetBody(body)
+	if _, err := v.Validate(context.Background(), is.Token(t, authtest.KeyID("reload-now"))); err == nil { // an unknown kid: refetch
+		t.Fatal("a token of an unknown kid was accepted")
+	}
+	if keys.Has(is.SigningKey().KeyID()) {
+		t.Fatal("the key set was not reloaded")
+	}
+	if err := cause(bad); !errors.As(err, &sigErr) {
+		t.Fatalf("after the key was replaced under its kid: %v; want the signature checked again", err)
+	}
+	is.SetBody(nil)
 
 	// An unknown kid is not a signature failure.
 	next, err := authtest.NewKey("RS256")

@@ -189,7 +189,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	// A hit is a string that passed every check below before, byte for
 	// byte, so only what can change since is checked again: the time and
 	// the key set (and checkCompact's pass over every byte is saved).
-	if c, ok := v.cache.get(sum, now, v.keys.Has); ok {
+	if c, ok := v.cache.get(sum, now, v.keys.Current); ok {
 		v.cfg.Metrics.TokenCacheHit()
 		return c, nil
 	}
@@ -220,7 +220,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 		return nil, err
 	}
 	if v.cache.admit(sum) {
-		v.cache.put(sum, key.ID, claims, entryCost(key.ID, strs, claims), now)
+		v.cache.put(sum, key, claims, entryCost(key.ID, strs, claims), now)
 	}
 	return claims, nil
 }

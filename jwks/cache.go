@@ -126,14 +126,7 @@ func (c *Cache) Ready() bool { return c.keys.Load() != nil }
 
 // Has reports whether the current key set holds a usable key with kid,
 // without fetching.
-func (c *Cache) Has(kid string) bool {
-	keys := c.keys.Load()
-	if keys == nil {
-		return false
-	}
-	_, ok := (*keys)[kid]
-	return ok
-}
+func (c *Cache) Has(kid string) bool { return c.Current(kid) != nil }
 
 // RetryAfter is how long a client should wait before trying again while the
 // cache is not ready: the time until the next fetch attempt, at least a second.
@@ -182,7 +175,8 @@ func jitter(d time.Duration) time.Duration {
 
 // Current returns the key with the given key ID in the current key set,
 // without fetching; nil when there is none. Two calls return the same
-// *Key until the key set is loaded again.
+// *Key for as long as the issuer publishes that key unchanged, across
+// reloads of the set; a key replaced under the same kid is a new *Key.
 func (c *Cache) Current(kid string) *Key {
 	keys := c.keys.Load()
 	if keys == nil {

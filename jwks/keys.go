@@ -75,7 +75,30 @@ func (c *Cache) parse(body []byte) (map[string]*Key, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("jwks: no usable key among %d", len(set.Keys))
 	}
+	c.keepIdentities(keys)
 	return keys, nil
+}
+
+// keepIdentities replaces each key of a freshly parsed set that the
+// current set holds unchanged (same kid, alg, kty, use and public key) by
+// the current *Key, so that a *Key stays the same value for as long as
+// the issuer publishes that key: holders of a *Key (the validator's
+// caches) tell "still published" from "replaced under the same kid" by
+// comparing pointers (Current(kid) == key).
+func (c *Cache) keepIdentities(keys map[string]*Key) {
+	cur := c.keys.Load()
+	if cur == nil {
+		return
+	}
+	for kid, k := range keys {
+		old, ok := (*cur)[kid]
+		if !ok || old.Algorithm != k.Algorithm || old.Type != k.Type || old.usage != k.usage {
+			continue
+		}
+		if pub, ok := old.Public.(interface{ Equal(crypto.PublicKey) bool }); ok && pub.Equal(k.Public) {
+			keys[kid] = old
+		}
+	}
 }
 
 func (c *Cache) usableKey(raw json.RawMessage) (*Key, error) {

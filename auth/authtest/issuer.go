@@ -15,6 +15,7 @@
 package authtest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -112,6 +113,29 @@ func (is *Issuer) JWKSURL() string { return is.iss.JWKSURL() }
 // NewKey is issuer.NewKey: a private signing key for alg with a random kid,
 // for tests that sign with a key the issuer never published.
 func NewKey(alg jwa.SignatureAlgorithm) (jwk.Key, error) { return issuer.NewKey(alg) }
+
+// ReplacementKey returns a new private key for alg under kid, and the JSON
+// key set publishing it alone, for SetBody: the issuer replacing a key
+// under the same kid (after a compromise, say).
+func ReplacementKey(alg jwa.SignatureAlgorithm, kid string) (jwk.Key, []byte, error) {
+	key, err := issuer.NewKey(alg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
+		return nil, nil, err
+	}
+	pub, err := key.PublicKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	set := jwk.NewSet()
+	if err := set.AddKey(pub); err != nil {
+		return nil, nil, err
+	}
+	body, err := json.Marshal(set)
+	return key, body, err
+}
 
 // SigningKey returns the private key that currently signs tokens.
 func (is *Issuer) SigningKey() jwk.Key { return is.iss.SigningKey() }
