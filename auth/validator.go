@@ -435,8 +435,9 @@ func (v *Validator) claims(payload []byte, now time.Time) (*Claims, int, error) 
 		return nil, 0, invalid(errors.New(`"aud" must be a string or an array of strings`))
 	}
 
-	// Values, in jwx's order (the times first, so that an expired token is
-	// token_expired whatever else is wrong with it).
+	// Values, in jwx's order: the times first (iat, exp, nbf), so that an
+	// expired token is token_expired whatever is wrong with its issuer or
+	// audience; claims of the wrong type were refused above.
 	skew := v.cfg.ClockSkew
 	switch {
 	case iat.IsSet && now.Before(iat.Time.Add(-skew)):
