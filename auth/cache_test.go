@@ -43,16 +43,25 @@ func cachedValidator(t *testing.T, is *authtest.Issuer) (*auth.Validator, *jwks.
 	}
 	hits := func() int {
 		t.Helper()
-		rec := httptest.NewRecorder()
-		m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, metrics.Path, nil))
-		match := regexp.MustCompile(`(?m)^authgql_token_cache_lookups_total\{result="hit"\} (\d+)$`).FindStringSubmatch(rec.Body.String())
-		if match == nil {
-			return 0
-		}
-		n, _ := strconv.Atoi(match[1])
-		return n
+		return cacheHits(t, m)
 	}
 	return v, keys, &now, hits
+}
+
+// cacheHits is how many lookups m has counted as token cache hits.
+func cacheHits(t *testing.T, m *metrics.Metrics) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, metrics.Path, nil))
+	match := regexp.MustCompile(`(?m)^authgql_token_cache_lookups_total\{result="hit"\} (\d+)$`).FindStringSubmatch(rec.Body.String())
+	if match == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(match[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestTokenCacheNeverExtendsAToken: a cached token still expires, and

@@ -346,11 +346,8 @@ func (v *Validator) keyFor(ctx context.Context, hdr header) (*jwks.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	if key.Algorithm != "" && key.Algorithm != hdr.alg {
-		return nil, fmt.Errorf("alg %q does not match key %q's alg %q", hdr.alg, hdr.kid, key.Algorithm)
-	}
-	if !jwks.Fits(key.Public, hdr.alg) {
-		return nil, fmt.Errorf("alg %q does not fit key %q of kty %q", hdr.alg, hdr.kid, key.Type)
+	if !key.Verifies(hdr.alg) {
+		return nil, fmt.Errorf("alg %q is not for key %q (alg %q, kty %q)", hdr.alg, hdr.kid, key.Algorithm, key.Type)
 	}
 	return key, nil
 }

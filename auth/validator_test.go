@@ -22,6 +22,7 @@ import (
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/auth/authtest"
 	"github.com/authgql/server/jwks"
+	"github.com/authgql/server/metrics"
 )
 
 // testNow is the validator's clock in these tests: years from the real
@@ -102,7 +103,8 @@ func wantReason(t *testing.T, err error, reason auth.Reason) {
 
 // TestValidate: the validator rule by rule, at testNow, then the attack
 // catalogue (authtest.Attacks), which attack_test.go also runs against the
-// whole server.
+// whole server; each row without caches, then three times with them, so
+// that no answer changes when it comes from a cache.
 func TestValidate(t *testing.T) {
 	is := authtest.NewServer(t)
 	v := newValidator(t, is)
@@ -167,19 +169,49 @@ func TestValidate(t *testing.T) {
 		rows = append(rows, validateRow{"attack: " + a.Name, a.Token, auth.Reason(a.Reason)})
 	}
 
+	// The same rows through a validator with both caches on, each token
+	// three times: a valid token enters the token cache the second time
+	// it validates and is a hit the third, a signature that failed is
+	// refused from the failure cache the second time, and no answer may
+	// differ from the first.
+	m, err := metrics.New(metrics.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached, err := auth.NewValidator(auth.Config{
+		Issuer: is.URL, Audience: is.Audience, CacheSize: 1000, FailureCacheSize: 1000,
+		Now: func() time.Time { return testNow }, Metrics: m,
+	}, runKeys(t, is))
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	for _, tt := range rows {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := v.Validate(context.Background(), tt.token)
-			if tt.reason == "" {
-				if err != nil || c == nil {
-					t.Fatalf("Validate = %v, %v; want claims", c, err)
+			check := func(c *auth.Claims, err error) {
+				t.Helper()
+				if tt.reason == "" {
+					if err != nil || c == nil {
+						t.Fatalf("Validate = %v, %v; want claims", c, err)
+					}
+					return
 				}
-				return
+				if c != nil {
+					t.Errorf("claims %+v returned with an error", c)
+				}
+				wantReason(t, err, tt.reason)
 			}
-			if c != nil {
-				t.Errorf("claims %+v returned with an error", c)
+			check(v.Validate(context.Background(), tt.token))
+			before := cacheHits(t, m)
+			for range 3 {
+				check(cached.Validate(context.Background(), tt.token))
 			}
-			wantReason(t, err, tt.reason)
+			switch hits := cacheHits(t, m) - before; {
+			case tt.reason == "" && hits == 0:
+				t.Error("a valid token validated three times was never a token cache hit")
+			case tt.reason != "" && hits != 0:
+				t.Errorf("a refused token was a token cache hit %d times", hits)
+			}
 		})
 	}
 
