@@ -188,23 +188,27 @@ func TestValidate(t *testing.T) {
 
 	for _, tt := range rows {
 		t.Run(tt.name, func(t *testing.T) {
-			check := func(c *auth.Claims, err error) {
+			check := func(c *auth.Claims, err error) *auth.Claims {
 				t.Helper()
 				if tt.reason == "" {
 					if err != nil || c == nil {
 						t.Fatalf("Validate = %v, %v; want claims", c, err)
 					}
-					return
+					return c
 				}
 				if c != nil {
 					t.Errorf("claims %+v returned with an error", c)
 				}
 				wantReason(t, err, tt.reason)
+				return nil
 			}
-			check(v.Validate(context.Background(), tt.token))
+			first := check(v.Validate(context.Background(), tt.token))
 			before := cacheHits(t, m)
 			for range 3 {
-				check(cached.Validate(context.Background(), tt.token))
+				again := check(cached.Validate(context.Background(), tt.token))
+				if diff := cmp.Diff(first, again, cmpClaims); diff != "" {
+					t.Errorf("claims through the caches differ (-uncached +cached):\n%s", diff)
+				}
 			}
 			switch hits := cacheHits(t, m) - before; {
 			case tt.reason == "" && hits == 0:
