@@ -30,10 +30,10 @@ type tokenRow struct {
 	reason string // "" means the token is valid (200)
 }
 
-// runTokenRows sends each row's token three times: the later answers,
-// which the server's failure cache gives from the second time and its
-// token cache from the third (a token enters it the second time it
-// validates), must be the first.
+// runTokenRows sends each row's token three times, and each answer must be
+// the row's: the later ones may come from the server's caches (a failed
+// signature from the failure cache from the second time, a valid token
+// from the token cache from the third).
 func runTokenRows(t *testing.T, ts *testServer, rows []tokenRow) {
 	t.Helper()
 	for _, tt := range rows {

@@ -103,8 +103,9 @@ func wantReason(t *testing.T, err error, reason auth.Reason) {
 
 // TestValidate: the validator rule by rule, at testNow, then the attack
 // catalogue (authtest.Attacks), which attack_test.go also runs against the
-// whole server; each row without caches, then three times with them, so
-// that no answer changes when it comes from a cache.
+// whole server; each row without the token and failure caches, then
+// three times with them, so that no answer changes when it comes from a
+// cache.
 func TestValidate(t *testing.T) {
 	is := authtest.NewServer(t)
 	v := newValidator(t, is)
@@ -169,22 +170,32 @@ func TestValidate(t *testing.T) {
 		rows = append(rows, validateRow{"attack: " + a.Name, a.Token, auth.Reason(a.Reason)})
 	}
 
-	// The same rows through a validator with both caches on, each token
-	// three times: a valid token enters the token cache the second time
-	// it validates and is a hit the third, a signature that failed is
-	// refused from the failure cache the second time, and no answer may
-	// differ from the first.
-	m, err := metrics.New(metrics.Options{})
-	if err != nil {
-		t.Fatal(err)
+	// The same rows through validators with the token and failure caches
+	// on, each token three times, and no answer may differ from the
+	// uncached one. Through a new validator per row: a valid token enters
+	// the token cache at its second validation and is a hit at the third,
+	// once, and a refused one is never a hit. Through one validator shared
+	// by all rows, in order: no token is answered from another's entry
+	// (a forged signature over a payload that validated before, say).
+	// (TestFailureCache shows that a failed signature is refused from the
+	// failure cache the second time.)
+	keys := runKeys(t, is)
+	withCaches := func(t *testing.T) (*auth.Validator, *metrics.Metrics) {
+		t.Helper()
+		m, err := metrics.New(metrics.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := auth.NewValidator(auth.Config{
+			Issuer: is.URL, Audience: is.Audience, CacheSize: 1000, FailureCacheSize: 1000,
+			Now: func() time.Time { return testNow }, Metrics: m,
+		}, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, m
 	}
-	cached, err := auth.NewValidator(auth.Config{
-		Issuer: is.URL, Audience: is.Audience, CacheSize: 1000, FailureCacheSize: 1000,
-		Now: func() time.Time { return testNow }, Metrics: m,
-	}, runKeys(t, is))
-	if err != nil {
-		t.Fatal(err)
-	}
+	shared, sharedMetrics := withCaches(t)
 
 	for _, tt := range rows {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,18 +214,28 @@ func TestValidate(t *testing.T) {
 				return nil
 			}
 			first := check(v.Validate(context.Background(), tt.token))
-			before := cacheHits(t, m)
-			for range 3 {
-				again := check(cached.Validate(context.Background(), tt.token))
-				if diff := cmp.Diff(first, again, cmpClaims); diff != "" {
-					t.Errorf("claims through the caches differ (-uncached +cached):\n%s", diff)
+			thrice := func(cached *auth.Validator) {
+				t.Helper()
+				for range 3 {
+					again := check(cached.Validate(context.Background(), tt.token))
+					if diff := cmp.Diff(first, again, cmpClaims); diff != "" {
+						t.Errorf("claims through the caches differ (-uncached +cached):\n%s", diff)
+					}
 				}
 			}
-			switch hits := cacheHits(t, m) - before; {
-			case tt.reason == "" && hits == 0:
-				t.Error("a valid token validated three times was never a token cache hit")
-			case tt.reason != "" && hits != 0:
-				t.Errorf("a refused token was a token cache hit %d times", hits)
+			cached, m := withCaches(t)
+			thrice(cached)
+			want := 0
+			if tt.reason == "" {
+				want = 1
+			}
+			if hits := cacheHits(t, m); hits != want {
+				t.Errorf("token cache hits = %d in three validations; want %d", hits, want)
+			}
+			before := cacheHits(t, sharedMetrics)
+			thrice(shared)
+			if hits := cacheHits(t, sharedMetrics) - before; tt.reason != "" && hits != 0 {
+				t.Errorf("a refused token was a hit %d times in the shared token cache", hits)
 			}
 		})
 	}
