@@ -38,17 +38,17 @@ func runTokenRows(t *testing.T, ts *testServer, rows []tokenRow) {
 	t.Helper()
 	for _, tt := range rows {
 		t.Run(tt.name, func(t *testing.T) {
+			challenge := challengeToken
+			if tt.reason == "invalid_header" {
+				challenge = challengeHeader
+			}
 			for range 3 {
 				r := ts.graphQL(t, publicQuery, bearer(tt.token))
 				if tt.reason == "" {
 					wantStatus(t, r, http.StatusOK)
-					continue
+				} else {
+					wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", tt.reason, challenge)
 				}
-				challenge := challengeToken
-				if tt.reason == "invalid_header" {
-					challenge = challengeHeader
-				}
-				wantRefusal(t, r, http.StatusUnauthorized, "UNAUTHENTICATED", tt.reason, challenge)
 			}
 		})
 	}

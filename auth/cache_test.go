@@ -32,36 +32,39 @@ func cachedValidator(t *testing.T, is *authtest.Issuer) (*auth.Validator, *jwks.
 	for !keys.Ready() {
 		time.Sleep(time.Millisecond)
 	}
+	v, hits := countingValidator(t, auth.Config{Issuer: is.URL, Audience: is.Audience, CacheSize: 100,
+		Now: func() time.Time { return now }}, keys)
+	return v, keys, &now, hits
+}
+
+// countingValidator returns a validator for cfg, with metrics of its own,
+// and the count of its token cache hits so far (-1 if the count cannot be
+// read).
+func countingValidator(t *testing.T, cfg auth.Config, keys *jwks.Cache) (*auth.Validator, func() int) {
+	t.Helper()
 	m, err := metrics.New(metrics.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := auth.NewValidator(auth.Config{Issuer: is.URL, Audience: is.Audience, CacheSize: 100,
-		Now: func() time.Time { return now }, Metrics: m}, keys)
+	cfg.Metrics = m
+	v, err := auth.NewValidator(cfg, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hits := func() int {
-		t.Helper()
-		return cacheHits(t, m)
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, metrics.Path, nil))
+		match := regexp.MustCompile(`(?m)^authgql_token_cache_lookups_total\{result="hit"\} (\d+)$`).FindStringSubmatch(rec.Body.String())
+		if match == nil {
+			return 0
+		}
+		n, err := strconv.Atoi(match[1])
+		if err != nil {
+			return -1
+		}
+		return n
 	}
-	return v, keys, &now, hits
-}
-
-// cacheHits is how many lookups m has counted as token cache hits.
-func cacheHits(t *testing.T, m *metrics.Metrics) int {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, metrics.Path, nil))
-	match := regexp.MustCompile(`(?m)^authgql_token_cache_lookups_total\{result="hit"\} (\d+)$`).FindStringSubmatch(rec.Body.String())
-	if match == nil {
-		return 0
-	}
-	n, err := strconv.Atoi(match[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return v, hits
 }
 
 // TestTokenCacheNeverExtendsAToken: a cached token still expires, and

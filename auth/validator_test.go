@@ -22,7 +22,6 @@ import (
 	"github.com/authgql/server/auth"
 	"github.com/authgql/server/auth/authtest"
 	"github.com/authgql/server/jwks"
-	"github.com/authgql/server/metrics"
 )
 
 // testNow is the validator's clock in these tests: years from the real
@@ -179,23 +178,12 @@ func TestValidate(t *testing.T) {
 	// (a forged signature over a payload that validated before, say).
 	// (TestFailureCache shows that a failed signature is refused from the
 	// failure cache the second time.)
-	keys := runKeys(t, is)
-	withCaches := func(t *testing.T) (*auth.Validator, *metrics.Metrics) {
-		t.Helper()
-		m, err := metrics.New(metrics.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := auth.NewValidator(auth.Config{
-			Issuer: is.URL, Audience: is.Audience, CacheSize: 1000, FailureCacheSize: 1000,
-			Now: func() time.Time { return testNow }, Metrics: m,
-		}, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v, m
+	withCaches := auth.Config{
+		Issuer: is.URL, Audience: is.Audience, CacheSize: 1000, FailureCacheSize: 1000,
+		Now: func() time.Time { return testNow },
 	}
-	shared, sharedMetrics := withCaches(t)
+	keys := runKeys(t, is)
+	shared, sharedHits := countingValidator(t, withCaches, keys)
 
 	for _, tt := range rows {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,18 +211,18 @@ func TestValidate(t *testing.T) {
 					}
 				}
 			}
-			cached, m := withCaches(t)
+			cached, hits := countingValidator(t, withCaches, keys)
 			thrice(cached)
 			want := 0
 			if tt.reason == "" {
 				want = 1
 			}
-			if hits := cacheHits(t, m); hits != want {
-				t.Errorf("token cache hits = %d in three validations; want %d", hits, want)
+			if n := hits(); n != want {
+				t.Errorf("token cache hits = %d in three validations; want %d", n, want)
 			}
-			before := cacheHits(t, sharedMetrics)
+			before := sharedHits()
 			thrice(shared)
-			if hits := cacheHits(t, sharedMetrics) - before; tt.reason != "" && hits != 0 {
+			if hits := sharedHits() - before; tt.reason != "" && hits != 0 {
 				t.Errorf("a refused token was a hit %d times in the shared token cache", hits)
 			}
 		})
