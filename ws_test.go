@@ -370,6 +370,66 @@ func TestSendMessageLimits(t *testing.T) {
 	}
 }
 
+// TestMutationWithBadInputSendsNothing: a mutation one of whose root
+// fields has a text sendMessage refuses is refused as a whole before any
+// field runs (SPEC.md: a mutation never half-runs): data null, one
+// BAD_USER_INPUT error per bad field at its path, and a subscriber
+// receives none of its texts, not even those before the bad field. The
+// fields checked are the ones that would run: through fragments, and not
+// those @skip leaves out. A caller who may not send at all learns only
+// that (FORBIDDEN), nothing about the texts.
+func TestMutationWithBadInputSendsNothing(t *testing.T) {
+	ts := startServer(t, map[string]string{"MESSAGE_MAX_LENGTH": "10"})
+	sub := subscribe(t, ts, "subscriber", false)
+	waitLive(t, ts, sub)
+	writer := bearer(ts.Issuer.Token(t, tokenScope("write:messages")...))
+	post := func(query string, vars map[string]any, authorization string) map[string]any {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+		r := do(t, http.MethodPost, ts.URL+"graphql", string(body), map[string]string{"Authorization": authorization})
+		wantStatus(t, r, http.StatusOK)
+		return r.json(t)
+	}
+	for _, tc := range []struct {
+		name, query string
+		vars        map[string]any
+		want        map[string]string // response path: code
+	}{
+		{"a bad field after a good one",
+			`mutation { a: sendMessage(text: "refused 1") { id } b: sendMessage(text: "") { id } }`, nil,
+			map[string]string{"b": "BAD_USER_INPUT"}},
+		{"two bad fields, one from a variable",
+			`mutation($long: String!) { a: sendMessage(text: "   ") { id } b: sendMessage(text: "refused 2") { id } c: sendMessage(text: $long) { id } }`,
+			map[string]any{"long": "eleven chars"},
+			map[string]string{"a": "BAD_USER_INPUT", "c": "BAD_USER_INPUT"}},
+		{"a bad field in a fragment",
+			`mutation { sendMessage(text: "refused 3") { id } ...F } fragment F on Mutation { later: sendMessage(text: "far too long") { id } }`, nil,
+			map[string]string{"later": "BAD_USER_INPUT"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := post(tc.query, tc.vars, writer)
+			if data, ok := got["data"]; !ok || data != nil {
+				t.Errorf("data = %v; want null: %v", got["data"], got)
+			}
+			wantFieldErrors(t, got, tc.want)
+		})
+	}
+	t.Run("a caller who may not send", func(t *testing.T) {
+		got := post(`mutation { sendMessage(text: "") { id } }`, nil, bearer(ts.Issuer.Token(t, tokenScope("read:messages")...)))
+		wantFieldErrors(t, got, map[string]string{"sendMessage": "FORBIDDEN"})
+	})
+	// A bad field that @skip leaves out does not stop the others.
+	got := post(`mutation { a: sendMessage(text: "sent") { text } b: sendMessage(text: "") @skip(if: true) { id } }`, nil, writer)
+	if fmt.Sprint(got["data"]) != "map[a:map[text:sent]]" || got["errors"] != nil {
+		t.Fatalf("with the bad field skipped: %v; want a sent", got)
+	}
+	// The subscriber's next message is that one: none of the refused
+	// mutations' texts were sent.
+	if m := sub.receive(t, 1)[0]; m.Text != "sent" {
+		t.Errorf("the subscriber received %q first; want \"sent\" (a refused mutation sent something)", m.Text)
+	}
+}
+
 // TestSubscriptionOutlivesHTTPTimeouts: READ_TIMEOUT and WRITE_TIMEOUT bound
 // HTTP requests, not WebSocket connections.
 func TestSubscriptionOutlivesHTTPTimeouts(t *testing.T) {

@@ -73,20 +73,6 @@ type authorization struct {
 	engine *authz.Engine
 }
 
-// after returns the OperationCheck that runs first (if any), then a when
-// first let the operation through.
-func (a authorization) after(first OperationCheck) OperationCheck {
-	if first == nil {
-		return a.check
-	}
-	return func(ctx context.Context, oc *graphql.OperationContext) gqlerror.List {
-		if errs := first(ctx, oc); len(errs) > 0 {
-			return errs
-		}
-		return a.check(ctx, oc)
-	}
-}
-
 func (a authorization) check(ctx context.Context, oc *graphql.OperationContext) gqlerror.List {
 	claims, _ := auth.FromContext(ctx)
 	now := oc.Stats.OperationStart

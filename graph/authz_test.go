@@ -147,7 +147,7 @@ func TestDeniedResolversNeverRun(t *testing.T) {
 		Resolvers:  recordingRoot{&Resolver{Hub: hub, Demo: demo.New()}, rec},
 		Directives: Directives(policy),
 	})
-	h, err := newHandler(es, handlerOptions(t), false)
+	h, err := newHandler(es, handlerOptions(t), false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestNewHandlerRefusesBrokenSchemas(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadSchema: %v", err)
 			}
-			_, herr := newHandler(leakySchema{real, s}, handlerOptions(t), false)
+			_, herr := newHandler(leakySchema{real, s}, handlerOptions(t), false, nil)
 			if herr == nil {
 				t.Fatalf("newHandler accepted the schema; want %q", tt.want)
 			}

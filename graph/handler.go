@@ -108,7 +108,7 @@ func NewHandler(opts Options) (*Handler, error) {
 	// Complexity functions receive arguments, variables included: with
 	// any, the complexity limit runs per request instead of once per
 	// operation.
-	return newHandler(NewExecutableSchema(cfg), opts, !reflect.ValueOf(cfg.Complexity).IsZero())
+	return newHandler(NewExecutableSchema(cfg), opts, !reflect.ValueOf(cfg.Complexity).IsZero(), mutationInputs(opts.Hub))
 }
 
 // setDefaults gives zero settings their defaults.
@@ -131,15 +131,18 @@ func (opts *Options) setDefaults() {
 	}
 }
 
-func newHandler(es graphql.ExecutableSchema, opts Options, complexityReadsVariables bool) (*Handler, error) {
+// newHandler serves es. inputs, if not nil, checks an operation's inputs
+// once it is authorized (mutationInputs, for this server's schema).
+func newHandler(es graphql.ExecutableSchema, opts Options, complexityReadsVariables bool, inputs OperationCheck) (*Handler, error) {
 	authorization, err := newAuthorization(es, opts) // authz.go
 	if err != nil {
 		return nil, err
 	}
 	// Who may read what is decided once per operation, after validation
 	// and the limits, before any resolver runs; another check, if any,
-	// first.
-	opts.CheckOperation = authorization.after(opts.CheckOperation)
+	// first. A mutation's inputs are checked last, so that a caller who
+	// may not run it learns nothing about its arguments.
+	opts.CheckOperation = checkInOrder(opts.CheckOperation, authorization.check, inputs)
 
 	ws, err := websocketTransport(opts)
 	if err != nil {

@@ -35,7 +35,7 @@ func TestNewHandlerRefusesUnguardedField(t *testing.T) {
 	leaky.Query = &query
 	leaky.Types = maps.Clone(leaky.Types)
 	leaky.Types["Query"] = &query
-	_, err := newHandler(leakySchema{real, &leaky}, Options{Validator: v}, false)
+	_, err := newHandler(leakySchema{real, &leaky}, Options{Validator: v}, false, nil)
 	if err == nil || !strings.Contains(err.Error(), "Query.secretMessage has no access directive") {
 		t.Fatalf("NewHandler = %v; want a refusal naming Query.secretMessage", err)
 	}

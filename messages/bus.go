@@ -18,6 +18,11 @@ type Bus interface {
 	// send right now (Redis unreachable, bus closed) returns an *Error
 	// with CodeUnavailable, within the bus's send timeout.
 	Send(ctx context.Context, author, text string) (Message, error)
+	// CheckText returns the *Error (CodeBadInput) that Send would refuse
+	// text with, or nil, without sending anything: a mutation checks
+	// every text it would send before it sends the first (SPEC.md, a
+	// mutation never half-runs).
+	CheckText(text string) error
 	// Delete deletes the message with id and reports whether it did: true
 	// for one of the latest HubOptions.Deletable messages sent through
 	// this instance, not deleted before; false for any other id. Messages
@@ -88,6 +93,14 @@ func (e *Error) Unwrap() error { return e.Err }
 
 func errUnavailable(cause error) *Error {
 	return &Error{Code: CodeUnavailable, Message: "messages cannot be sent right now; try again shortly", Err: cause}
+}
+
+// errUnconfirmed is a send that Redis did not answer in time. The XADD
+// may have reached a server that was slow or paused rather than gone, and
+// run once it resumed, so the message may still be delivered: the client
+// is told so, since sending it again may deliver it twice.
+func errUnconfirmed(cause error) *Error {
+	return &Error{Code: CodeUnavailable, Message: "the message service did not confirm the send in time; the message may still be delivered", Err: cause}
 }
 
 func errClosed() *Error {

@@ -104,6 +104,9 @@ func (h *Hub) Send(_ context.Context, author, text string) (Message, error) {
 	return m, nil
 }
 
+// CheckText returns Send's refusal of text, if any (see Bus.CheckText).
+func (h *Hub) CheckText(text string) error { return checkText(text, h.opts.MaxTextLength) }
+
 // Delete deletes a message sent through the hub (see Bus.Delete). The hub
 // does no I/O, so ctx is unused; it fails only once the hub is closed.
 func (h *Hub) Delete(_ context.Context, id string) (bool, error) {
