@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -328,12 +329,26 @@ func (b *RedisBus) Send(ctx context.Context, author, text string) (Message, erro
 		}
 		b.opts.Hub.Observer.RedisError(OpSend)
 		b.opts.Logger.WarnContext(ctx, "messages: sending through Redis failed", "err", err)
+		if isTimeout(err) {
+			return Message{}, errUnconfirmed(err)
+		}
 		return Message{}, errUnavailable(err)
 	}
 	b.opts.Hub.Observer.Published()
 	m.ID = id
 	b.sent.add(id)
 	return m, nil
+}
+
+// CheckText returns Send's refusal of text, if any (see Bus.CheckText).
+func (b *RedisBus) CheckText(text string) error { return checkText(text, b.opts.Hub.MaxTextLength) }
+
+// isTimeout reports whether err is Redis not answering in time (the send
+// timeout, or a connection's read or write deadline), as opposed to a
+// refusal such as a connection refused.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // Delete deletes a message sent through this instance (see Bus.Delete):
