@@ -30,6 +30,7 @@ import (
 	"github.com/authgql/server/authz"
 	"github.com/authgql/server/devmode"
 	"github.com/authgql/server/graph"
+	"github.com/authgql/server/internal/listen"
 	"github.com/authgql/server/jwks"
 	"github.com/authgql/server/messages"
 	"github.com/authgql/server/metrics"
@@ -96,7 +97,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 
 	// Listen before anything else so that a busy port fails at once, and so
 	// that development mode knows its own URL (PORT=0 picks a free port).
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.HTTP.Host, strconv.Itoa(cfg.HTTP.Port)))
+	ln, err := listen.TCP(net.JoinHostPort(cfg.HTTP.Host, strconv.Itoa(cfg.HTTP.Port)))
 	if err != nil {
 		return fmt.Errorf("listen on HOST and PORT: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/authgql/server/internal/listen"
 )
 
 // Path is the only path the metrics listener serves.
@@ -37,7 +39,7 @@ type Server struct {
 // there, and 404 for every other path. Errors binding come back here, at
 // start, rather than from Serve.
 func Listen(addr string, h http.Handler) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen.TCP(addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
 	}
