@@ -252,7 +252,10 @@ func (e *signatureError) Unwrap() error { return e.err }
 // into a message and its encoding of header and payload back into base64
 // to rebuild that same Signing Input: a seventh of an uncached validation.
 func (v *Validator) verify(ctx context.Context, raw string) ([]byte, *jwks.Key, error) {
-	protected, payload, signature, err := jws.SplitCompactString(raw)
+	// One copy of raw, which jwx splits in place: the Signing Input is
+	// then a prefix of it, and the segments decode without more copies.
+	buf := []byte(raw)
+	protected, payload, signature, err := jws.SplitCompact(buf)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -269,7 +272,7 @@ func (v *Validator) verify(ctx context.Context, raw string) ([]byte, *jwks.Key, 
 		return nil, nil, err
 	}
 	alg := hdr.alg
-	sig, err := b64.DecodeString(string(signature))
+	sig, err := decodeSegment(signature)
 	if err != nil {
 		return nil, nil, fmt.Errorf("signature: %w", err)
 	}
@@ -277,11 +280,11 @@ func (v *Validator) verify(ctx context.Context, raw string) ([]byte, *jwks.Key, 
 	if err != nil {
 		return nil, nil, err
 	}
-	signingInput := raw[:len(protected)+1+len(payload)]
-	if err := verifier.Verify([]byte(signingInput), sig, key.Public); err != nil {
+	signingInput := buf[:len(protected)+1+len(payload)]
+	if err := verifier.Verify(signingInput, sig, key.Public); err != nil {
 		return nil, nil, &signatureError{key: key, err: err}
 	}
-	decoded, err := b64.DecodeString(string(payload))
+	decoded, err := decodeSegment(payload)
 	if err != nil {
 		return nil, nil, fmt.Errorf("payload: %w", err)
 	}
@@ -291,6 +294,13 @@ func (v *Validator) verify(ctx context.Context, raw string) ([]byte, *jwks.Key, 
 // b64 is the base64url of JWS segments (RFC 7515 section 2), which
 // checkCompact has already found canonical.
 var b64 = base64.RawURLEncoding
+
+// decodeSegment decodes one base64url segment of a compact JWS.
+func decodeSegment(segment []byte) ([]byte, error) {
+	out := make([]byte, b64.DecodedLen(len(segment)))
+	n, err := b64.Decode(out, segment)
+	return out[:n], err
+}
 
 // tooLong is the refusal of a token of n bytes, over the cap: an invalid
 // token (RFC 6750's invalid_token: "malformed or otherwise invalid"), and
@@ -310,7 +320,7 @@ func (v *Validator) unavailable(err error) *Error {
 // extension, "typ" absent or a JWT, a "kid". The result depends on the
 // bytes alone, so it is cached (headerCache), refusals included.
 func (v *Validator) parseHeader(segment []byte) header {
-	headerJSON, err := b64.DecodeString(string(segment))
+	headerJSON, err := decodeSegment(segment)
 	if err != nil {
 		return header{err: fmt.Errorf("protected header: %w", err)}
 	}
