@@ -21,6 +21,7 @@
 // @requiresScopes on fields, object types and interfaces); authz.go wires
 // it in: the directives, and the operation pass that decides every field
 // of an operation before any resolver runs. NewHandler refuses a schema
-// that breaks default deny. The demo's users and audit entries come from
-// package demo.
+// that breaks default deny. After it, inputs.go checks a mutation's
+// inputs, so that a bad one refuses the whole mutation before any field
+// runs. The demo's users and audit entries come from package demo.
 package graph
