@@ -405,6 +405,10 @@ func TestMutationWithBadInputSendsNothing(t *testing.T) {
 		{"a bad field in a fragment",
 			`mutation { sendMessage(text: "refused 3") { id } ...F } fragment F on Mutation { later: sendMessage(text: "far too long") { id } }`, nil,
 			map[string]string{"later": "BAD_USER_INPUT"}},
+		{"a bad field in an inline fragment that @include keeps",
+			`mutation($yes: Boolean!) { sendMessage(text: "refused 4") { id } ... on Mutation @include(if: $yes) { b: sendMessage(text: "") { id } } }`,
+			map[string]any{"yes": true},
+			map[string]string{"b": "BAD_USER_INPUT"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := post(tc.query, tc.vars, writer)
@@ -418,15 +422,18 @@ func TestMutationWithBadInputSendsNothing(t *testing.T) {
 		got := post(`mutation { sendMessage(text: "") { id } }`, nil, bearer(ts.Issuer.Token(t, tokenScope("read:messages")...)))
 		wantFieldErrors(t, got, map[string]string{"sendMessage": "FORBIDDEN"})
 	})
-	// A bad field that @skip leaves out does not stop the others.
-	got := post(`mutation { a: sendMessage(text: "sent") { text } b: sendMessage(text: "") @skip(if: true) { id } }`, nil, writer)
-	if fmt.Sprint(got["data"]) != "map[a:map[text:sent]]" || got["errors"] != nil {
-		t.Fatalf("with the bad field skipped: %v; want a sent", got)
+	// A bad field that @skip or @include leaves out does not stop the
+	// others; a number for the String variable is read as its digits, as
+	// the resolver reads it.
+	got := post(`mutation($n: String!, $no: Boolean!) { a: sendMessage(text: $n) { text } b: sendMessage(text: "") @include(if: $no) { id } c: sendMessage(text: "") @skip(if: true) { id } }`,
+		map[string]any{"n": 5, "no": false}, writer)
+	if fmt.Sprint(got["data"]) != "map[a:map[text:5]]" || got["errors"] != nil {
+		t.Fatalf("with the bad fields left out: %v; want a sent", got)
 	}
 	// The subscriber's next message is that one: none of the refused
 	// mutations' texts were sent.
-	if m := sub.receive(t, 1)[0]; m.Text != "sent" {
-		t.Errorf("the subscriber received %q first; want \"sent\" (a refused mutation sent something)", m.Text)
+	if m := sub.receive(t, 1)[0]; m.Text != "5" {
+		t.Errorf("the subscriber received %q first; want \"5\" (a refused mutation sent something)", m.Text)
 	}
 }
 

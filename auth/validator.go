@@ -280,7 +280,8 @@ func (v *Validator) verify(ctx context.Context, raw string) ([]byte, *jwks.Key, 
 	if err != nil {
 		return nil, nil, err
 	}
-	signingInput := buf[:len(protected)+1+len(payload)]
+	n := len(protected) + 1 + len(payload)
+	signingInput := buf[:n:n] // capped: nothing can append into the payload and signature after it
 	if err := verifier.Verify(signingInput, sig, key.Public); err != nil {
 		return nil, nil, &signatureError{key: key, err: err}
 	}
@@ -295,11 +296,15 @@ func (v *Validator) verify(ctx context.Context, raw string) ([]byte, *jwks.Key, 
 // checkCompact has already found canonical.
 var b64 = base64.RawURLEncoding
 
-// decodeSegment decodes one base64url segment of a compact JWS.
+// decodeSegment decodes one base64url segment of a compact JWS into a new
+// slice, which never shares memory with segment; nil on error.
 func decodeSegment(segment []byte) ([]byte, error) {
 	out := make([]byte, b64.DecodedLen(len(segment)))
 	n, err := b64.Decode(out, segment)
-	return out[:n], err
+	if err != nil {
+		return nil, err
+	}
+	return out[:n], nil
 }
 
 // tooLong is the refusal of a token of n bytes, over the cap: an invalid

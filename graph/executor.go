@@ -23,15 +23,31 @@ import (
 // resolver runs. A non-empty list refuses it: over HTTP the answer is 200
 // with "data": null and these errors (the operation was valid, and refused
 // as GraphQL refuses fields: SPEC.md, a mutation or subscription touching
-// a field the caller may not read); over WebSocket the errors of the
-// subscribe message (the graphql-transport-ws error message is the
-// WebSocket transport's to send: gqlgen's sends errors it has no code
-// table entry for in a next message instead, as they are, without the
-// error presenter). The list is bounded like every other
+// a field the caller may not read, or a mutation with bad input); over
+// WebSocket the errors of the subscribe message (the graphql-transport-ws
+// error message is the WebSocket transport's to send: gqlgen's sends
+// errors it has no code table entry for in a next message instead, as
+// they are, without the error presenter). The list is bounded like every other
 // (Options.MaxErrors). nil or empty lets the operation run. It runs once
 // per operation and request, on every transport, so it should cost
 // little.
 type OperationCheck func(ctx context.Context, op *graphql.OperationContext) gqlerror.List
+
+// checkInOrder returns the OperationCheck that runs each non-nil check in
+// turn and refuses with the first refusal.
+func checkInOrder(checks ...OperationCheck) OperationCheck {
+	return func(ctx context.Context, oc *graphql.OperationContext) gqlerror.List {
+		for _, check := range checks {
+			if check == nil {
+				continue
+			}
+			if errs := check(ctx, oc); len(errs) > 0 {
+				return errs
+			}
+		}
+		return nil
+	}
+}
 
 // CodeTooManyErrors marks the last error of a list cut at
 // Options.MaxErrors.

@@ -95,10 +95,11 @@ func errUnavailable(cause error) *Error {
 	return &Error{Code: CodeUnavailable, Message: "messages cannot be sent right now; try again shortly", Err: cause}
 }
 
-// errUnconfirmed is a send that Redis did not answer in time. The XADD
-// may have reached a server that was slow or paused rather than gone, and
-// run once it resumed, so the message may still be delivered: the client
-// is told so, since sending it again may deliver it twice.
+// errUnconfirmed is a send that failed after the XADD may have been
+// written: Redis did not answer in time, or the connection dropped. A
+// server that was slow or paused rather than gone runs the command once
+// it resumes, so the message may still be delivered: the client is told
+// so, since sending it again may deliver it twice.
 func errUnconfirmed(cause error) *Error {
 	return &Error{Code: CodeUnavailable, Message: "the message service did not confirm the send in time; the message may still be delivered", Err: cause}
 }

@@ -328,11 +328,12 @@ func (b *RedisBus) Send(ctx context.Context, author, text string) (Message, erro
 			return Message{}, errClosed()
 		}
 		b.opts.Hub.Observer.RedisError(OpSend)
-		b.opts.Logger.WarnContext(ctx, "messages: sending through Redis failed", "err", err)
-		if isTimeout(err) {
-			return Message{}, errUnconfirmed(err)
+		if b.opts.SendRetries == 0 && neverSent(err) {
+			b.opts.Logger.WarnContext(ctx, "messages: sending through Redis failed; nothing was sent", "err", err)
+			return Message{}, errUnavailable(err)
 		}
-		return Message{}, errUnavailable(err)
+		b.opts.Logger.WarnContext(ctx, "messages: sending through Redis failed; the message may still be delivered", "err", err)
+		return Message{}, errUnconfirmed(err)
 	}
 	b.opts.Hub.Observer.Published()
 	m.ID = id
@@ -343,12 +344,15 @@ func (b *RedisBus) Send(ctx context.Context, author, text string) (Message, erro
 // CheckText returns Send's refusal of text, if any (see Bus.CheckText).
 func (b *RedisBus) CheckText(text string) error { return checkText(text, b.opts.Hub.MaxTextLength) }
 
-// isTimeout reports whether err is Redis not answering in time (the send
-// timeout, or a connection's read or write deadline), as opposed to a
-// refusal such as a connection refused.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+// neverSent reports whether err shows that the XADD never left this
+// process: no connection could be made (dialing failed, or none came free
+// in the pool). Any other failure may come after the command was written
+// (a timeout waiting for the reply, a connection dropped after the write),
+// and Redis may have run it. With retries, an earlier attempt may have
+// been written, which is why the caller asks only without them.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, redis.ErrPoolTimeout) || (errors.As(err, &op) && op.Op == "dial")
 }
 
 // Delete deletes a message sent through this instance (see Bus.Delete):

@@ -208,8 +208,9 @@ func TestRedisOutageAndRestart(t *testing.T) {
 // answers (paused) makes Send fail with SERVICE_UNAVAILABLE after
 // SendTimeout, not hang, and the error says the message may still be
 // delivered: the XADD went out on a pooled connection and may run once
-// the server resumes. Once it answers again Send works, and nothing is
-// delivered twice or out of order.
+// the server resumes. Once it answers again Send works, and what the
+// subscriber receives next is that send, after the unconfirmed one if
+// Redis ran it.
 func TestRedisSendTimesOutWhenRedisHangs(t *testing.T) {
 	srv := redistest.Start(t)
 	bus := newRedisBus(t, srv, messages.RedisOptions{SendTimeout: 300 * time.Millisecond})
@@ -228,9 +229,8 @@ func TestRedisSendTimesOutWhenRedisHangs(t *testing.T) {
 	if code(err) != messages.CodeUnavailable {
 		t.Fatalf("Send to a hung Redis: %v; want SERVICE_UNAVAILABLE", err)
 	}
-	var msgErr *messages.Error
-	if !errors.As(err, &msgErr) || !strings.Contains(msgErr.Message, "may still be delivered") {
-		t.Errorf("Send to a hung Redis: %q; want it to say the message may still be delivered", msgErr.Message)
+	if msg := clientMessage(err); !strings.Contains(msg, "may still be delivered") {
+		t.Errorf("Send to a hung Redis: %q; want it to say the message may still be delivered", msg)
 	}
 	if d > 5*time.Second {
 		t.Errorf("Send to a hung Redis took %s; SendTimeout is 300ms", d)
@@ -243,6 +243,35 @@ func TestRedisSendTimesOutWhenRedisHangs(t *testing.T) {
 	if got.ID != m.ID {
 		t.Errorf("received %s %q; want %s", got.ID, got.Text, m.ID)
 	}
+}
+
+// TestRedisSendRefusedSaysNothingWasSent: when no connection to Redis can
+// be made (nothing listens), Send fails with SERVICE_UNAVAILABLE whose
+// message says to try again, not that the message may still be
+// delivered: the XADD never left the process.
+func TestRedisSendRefusedSaysNothingWasSent(t *testing.T) {
+	srv := redistest.Start(t)
+	bus := newRedisBus(t, srv, messages.RedisOptions{SendTimeout: time.Second})
+	srv.Stop()
+	// Before any send, so that no pooled connection to the stopped
+	// server is left for Send to write on.
+	_, err := bus.Send(context.Background(), "u", "nowhere")
+	if code(err) != messages.CodeUnavailable {
+		t.Fatalf("Send with nothing listening: %v; want SERVICE_UNAVAILABLE", err)
+	}
+	if msg := clientMessage(err); strings.Contains(msg, "may still be delivered") || !strings.Contains(msg, "try again") {
+		t.Errorf("Send with nothing listening: %q; want it to say to try again", msg)
+	}
+}
+
+// clientMessage is the text of err that a client sees ("" if err is not
+// a *messages.Error).
+func clientMessage(err error) string {
+	var msgErr *messages.Error
+	if !errors.As(err, &msgErr) {
+		return ""
+	}
+	return msgErr.Message
 }
 
 // TestRedisGapEndsWithMessagesLost: while an instance is away, entries

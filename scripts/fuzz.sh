@@ -29,6 +29,12 @@ read -r -a flags <<<"${FUZZFLAGS-}"
 # Bounds one target's run, should a worker hang: far above the ~2 s a target
 # needs, far below CI's limit.
 timeout="${FUZZTIMEOUT:-3m}"
+# Bounds the minimization of each input that adds coverage, as a count for
+# the same reason as execs. Go's default is 60 s per input, during which
+# no fuzzing happens: FuzzOperation's slow inputs spent over 3 minutes of
+# a 50,000-execution run minimizing six of them, with the cached corpus
+# of earlier runs. A reproducer is still minimized this far.
+minimize="${FUZZMINIMIZE:-1000x}"
 
 # go test -list prints a package's matching names, then "ok <package> ...".
 listing=$(go test -list '^Fuzz' ./...)
@@ -68,7 +74,7 @@ for entry in "${targets[@]}"; do
   for attempt in 1 2; do
     echo "== $target ($pkg): ${execs} executions (attempt $attempt)"
     before=$(corpus "$pkg" "$target")
-    if go test ${flags[@]+"${flags[@]}"} -run '^$' -fuzz "^${target}\$" -fuzztime "${execs}x" -timeout "$timeout" "$pkg"; then
+    if go test ${flags[@]+"${flags[@]}"} -run '^$' -fuzz "^${target}\$" -fuzztime "${execs}x" -fuzzminimizetime "$minimize" -timeout "$timeout" "$pkg"; then
       break
     fi
     new=$(comm -13 <(echo "$before") <(corpus "$pkg" "$target") | grep . || true)
