@@ -11,6 +11,7 @@ import (
 const (
 	CloseNormal                  = 1000 // connection_terminate (graphql-ws)
 	CloseGoingAway               = 1001 // Shutdown, or the server's context ended
+	CloseInvalidPayload          = 1007 // a message that is not UTF-8 (RFC 6455 section 8.1)
 	CloseMessageTooBig           = 1009 // a message longer than Options.MaxMessageBytes
 	CloseTryAgainLater           = 1013 // for an InitFunc's Refusal: the server is not ready
 	CloseBadRequest              = 4400 // an invalid message (graphql-transport-ws), a bad connection_init payload (both)

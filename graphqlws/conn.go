@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
@@ -22,6 +23,12 @@ const closeAbnormal = 1006
 
 // errTooLarge ends the read loop when a message exceeds MaxMessageBytes.
 var errTooLarge = errors.New("graphqlws: message too large")
+
+// errNotUTF8 ends the read loop at a message that is not UTF-8. RFC 6455
+// section 8.1 requires failing the connection at a text frame that is
+// not; a binary frame is read as JSON text too (see decode), so it gets
+// the same rule rather than JSON's silent U+FFFD replacement.
+var errNotUTF8 = errors.New("graphqlws: message is not UTF-8")
 
 // conn is one WebSocket connection. Its serve goroutine (the one running
 // Do) owns the protocol state and is the only one that decides how the
@@ -159,6 +166,9 @@ func readEnded(err error) closeFrame {
 	if errors.Is(err, errTooLarge) {
 		return closeFrame{code: CloseMessageTooBig, reason: problemTooLarge.text()}
 	}
+	if errors.Is(err, errNotUTF8) {
+		return closeFrame{code: CloseInvalidPayload, reason: "message is not UTF-8"}
+	}
 	if code := websocket.CloseStatus(err); code != -1 {
 		// The peer closed; coder/websocket has answered its close frame.
 		return closeFrame{code: int(code)}
@@ -236,6 +246,9 @@ func (c *conn) read(msgs chan<- inbound, readErr chan<- error) {
 		b, err := io.ReadAll(io.LimitReader(r, limit+1))
 		if err == nil && int64(len(b)) > limit {
 			err = errTooLarge
+		}
+		if err == nil && !utf8.Valid(b) {
+			err = errNotUTF8
 		}
 		if err != nil {
 			readErr <- err

@@ -39,6 +39,7 @@
 //
 //	1000 Normal Closure          graphql-ws connection_terminate
 //	1001 server shutting down    Shutdown; the request context ended (CloseAll sends its own)
+//	1007 message is not UTF-8    a message (text or binary frame) that is not UTF-8 (RFC 6455 section 8.1), both subprotocols
 //	1009 message too large       a message over MaxMessageBytes
 //	4400 Invalid message ...     graphql-transport-ws: any malformed message (reason below);
 //	                             both: a connection_init payload that is not an object or null
@@ -76,6 +77,7 @@
 //	operation operationName must be a string or null
 //	operation extensions must be an object or null
 //	message too large (close 1009)
+//	message is not UTF-8 (close 1007)
 //
 // Faults of the WebSocket framing itself (RFC 6455: unmasked or
 // fragmented control frames, reserved bits, bad opcodes) are answered by

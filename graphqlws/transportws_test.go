@@ -74,6 +74,10 @@ func TestTransportWSCloseCodes(t *testing.T) {
 			c.init("")
 			c.subscribe("1", "{ publicMessage { text } }"+strings.Repeat(" ", 5000))
 		}, 1009, "message too large"},
+		{"1007 a message that is not UTF-8", func(c *client) {
+			c.init("")
+			c.sendRaw("{\"id\":\"1\",\"type\":\"subscribe\",\"payload\":{\"query\":\"{ publicMessage { text } }\",\"variables\":{\"x\":\"\xff\"}}}")
+		}, 1007, "message is not UTF-8"},
 		{"4400 from the client: a server message type", func(c *client) {
 			c.init("")
 			c.sendRaw(`{"id":"1","type":"next","payload":{}}`)
