@@ -163,10 +163,12 @@ func TestMetricsHooks(t *testing.T) {
 			sendMessage(t, ts, fmt.Sprint("counted ", i))
 		}
 		sub.receive(t, 3)
-		scrape(t, murl).delta(t, before, map[string]float64{
-			`authgql_messages_published_total`: 3,
-			`authgql_messages_delivered_total`: 3,
-		})
+		// The hub counts a delivery just after queueing the message, so
+		// the subscriber may hold the third before the counter moves:
+		// wait for exactly 3 more, rather than scraping once.
+		for _, series := range []string{`authgql_messages_published_total`, `authgql_messages_delivered_total`} {
+			waitFor(t, murl, series, before[series]+3)
+		}
 		sub.send(t, wsMessage{Type: "complete", ID: "s"})
 		waitFor(t, murl, `authgql_graphql_subscriptions`, 0)
 		sub.conn.CloseNow()
