@@ -50,9 +50,7 @@ var (
 
 func BenchmarkFanOut(b *testing.B) {
 	bin := filepath.Join(b.TempDir(), "server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	goCommand(b, "build", "-o", bin, ".")
 	b.Run("hub", func(b *testing.B) {
 		for range b.N {
 			fanOut(b, bin, 1, nil)

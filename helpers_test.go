@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -716,4 +717,19 @@ func waitLive(t *testing.T, ts *testServer, subs ...subscriber) {
 			got[s.wsClient] = string(m.Payload)
 		}
 	}
+}
+
+// goCommand runs the go command with args in the module's root and
+// returns its output, failing tb with that output if it fails.
+func goCommand(tb testing.TB, args ...string) []byte {
+	tb.Helper()
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		tb.Fatalf("the go command is needed here: %v", err)
+	}
+	out, err := exec.Command(gocmd, args...).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
 }

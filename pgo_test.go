@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,15 +13,7 @@ import (
 // its hot paths are this server's: the GraphQL handler, the token
 // validator and a signature check.
 func TestDefaultPGOProfile(t *testing.T) {
-	gocmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to read the profile: %v", err)
-	}
-	out, err := exec.Command(gocmd, "tool", "pprof", "-top", "-cum", "-nodecount=200", "default.pgo").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go tool pprof default.pgo: %v\n%s", err, out)
-	}
-	top := string(out)
+	top := string(goCommand(t, "tool", "pprof", "-top", "-cum", "-nodecount=200", "default.pgo"))
 	m := regexp.MustCompile(`Total samples = ([0-9.]+)(m?s)`).FindStringSubmatch(top)
 	if m == nil {
 		t.Fatalf("no sample total in pprof's output:\n%s", top)

@@ -376,8 +376,8 @@ func TestSendMessageLimits(t *testing.T) {
 // BAD_USER_INPUT error per bad field at its path, and a subscriber
 // receives none of its texts, not even those before the bad field. The
 // fields checked are the ones that would run: through fragments, and not
-// those @skip leaves out. A caller who may not send at all learns only
-// that (FORBIDDEN), nothing about the texts.
+// those @skip leaves out; over WebSocket as over HTTP. A caller who may
+// not send at all learns only that (FORBIDDEN), nothing about the texts.
 func TestMutationWithBadInputSendsNothing(t *testing.T) {
 	ts := startServer(t, map[string]string{"MESSAGE_MAX_LENGTH": "10"})
 	sub := subscribe(t, ts, "subscriber", false)
@@ -421,6 +421,22 @@ func TestMutationWithBadInputSendsNothing(t *testing.T) {
 	t.Run("a caller who may not send", func(t *testing.T) {
 		got := post(`mutation { sendMessage(text: "") { id } }`, nil, bearer(ts.Issuer.Token(t, tokenScope("read:messages")...)))
 		wantFieldErrors(t, got, map[string]string{"sendMessage": "FORBIDDEN"})
+	})
+	t.Run("over WebSocket", func(t *testing.T) {
+		c, _, err := dialWS(t, ts, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.conn.CloseNow()
+		if ack, err := c.init(t, map[string]any{"authorization": writer}); err != nil || ack.Type != "connection_ack" {
+			t.Fatalf("init: %+v %v", ack, err)
+		}
+		c.subscribe(t, "m", `mutation { a: sendMessage(text: "refused 5") { id } b: sendMessage(text: "") { id } }`)
+		m, err := c.next(t, 5*time.Second)
+		wantOperationError(t, m, err, "BAD_USER_INPUT")
+		if m.Type != "error" {
+			t.Errorf("got %s %s; want the protocol's error message: refused before it ran", m.Type, m.Payload)
+		}
 	})
 	// A bad field that @skip or @include leaves out does not stop the
 	// others; a number for the String variable is read as its digits, as

@@ -90,9 +90,7 @@ type binaryServer struct {
 func startBinary(t *testing.T, nofile int, env map[string]string) *binaryServer {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	goCommand(t, "build", "-o", bin, ".")
 	cmd := exec.Command("sh", "-c", "ulimit -n "+strconv.Itoa(nofile)+" && exec \"$0\"", bin)
 	cmd.Dir = t.TempDir() // no .env file
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HOST=127.0.0.1", "PORT=0"}
